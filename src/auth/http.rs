@@ -1,0 +1,45 @@
+//! The one outbound HTTP client: timeouts and redirect policy for every call to the IdP, and the
+//! adapter through which the `oauth2` crate sends its requests with it.
+
+use std::time::Duration;
+
+/// How long to wait for a TCP (and TLS) connection to the IdP.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a whole call to the IdP may take, connection included.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Builds the client every IdP call goes through.
+pub fn client() -> anyhow::Result<reqwest::Client> {
+    // rustls takes its crypto from the process-wide provider; `ring` is the one this app builds.
+    // Installing twice (tests start many apps in one process) is harmless, hence the ignored result.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Ok(reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        // An OAuth endpoint that redirects is misconfigured; following it could leak credentials.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("cognito-web/", env!("CARGO_PKG_VERSION")))
+        .build()?)
+}
+
+/// Sends a request built by `oauth2` with our client, so the crate needs no HTTP client of its own.
+pub async fn send(
+    http: &reqwest::Client,
+    request: oauth2::HttpRequest,
+) -> Result<oauth2::HttpResponse, reqwest::Error> {
+    let (parts, body) = request.into_parts();
+    let response = http
+        .request(parts.method, parts.uri.to_string())
+        .headers(parts.headers)
+        .body(body)
+        .send()
+        .await?;
+    let mut builder = http::Response::builder().status(response.status());
+    for (name, value) in response.headers() {
+        builder = builder.header(name, value);
+    }
+    let body = response.bytes().await?.to_vec();
+    Ok(builder
+        .body(body)
+        .expect("a response copied from a valid response is valid"))
+}

@@ -1,0 +1,196 @@
+//! ID token verification: RS256 signature by the pool's JWKS (cached, refetched on an unknown
+//! `kid`), then `iss`, `aud`, `token_use`, `exp`, `iat` and `nonce`, as Cognito documents them.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use tokio::sync::{Mutex, RwLock};
+
+/// Tolerated clock difference between this server and the IdP, for `exp` and `iat`.
+pub const CLOCK_LEEWAY_SECONDS: u64 = 60;
+/// An unknown `kid` refetches the JWKS at most this often, so forged tokens cannot make the
+/// app hammer the IdP.
+pub const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The claims of a verified ID token that the app uses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct IdTokenClaims {
+    pub sub: String,
+    #[serde(rename = "cognito:username")]
+    pub username: Option<String>,
+    pub email: Option<String>,
+    #[serde(rename = "cognito:groups", default)]
+    pub groups: Vec<String>,
+    token_use: String,
+    nonce: Option<String>,
+    iat: i64,
+    pub exp: i64,
+}
+
+/// Why an ID token was refused. Each reason is safe to show: none carries token content.
+#[derive(Debug, thiserror::Error)]
+pub enum IdTokenError {
+    #[error("the ID token is not a well-formed RS256 JWT with a key id")]
+    Malformed,
+    #[error("the ID token was signed by a key the identity provider does not publish")]
+    UnknownKey,
+    #[error("the ID token failed verification: {0}")]
+    Invalid(&'static str),
+    #[error("the identity provider's signing keys could not be fetched")]
+    JwksUnavailable(#[source] anyhow::Error),
+}
+
+/// Verifies ID tokens of one app client of one user pool.
+pub struct IdTokenVerifier {
+    http: reqwest::Client,
+    jwks_url: String,
+    issuer: String,
+    client_id: String,
+    keys: RwLock<HashMap<String, DecodingKey>>,
+    /// When the JWKS was last fetched; the lock also makes concurrent refetches wait for one.
+    last_fetch: Mutex<Option<Instant>>,
+}
+
+impl IdTokenVerifier {
+    pub fn new(http: reqwest::Client, issuer: &str, client_id: &str) -> Self {
+        Self {
+            http,
+            jwks_url: format!("{issuer}/.well-known/jwks.json"),
+            issuer: issuer.to_owned(),
+            client_id: client_id.to_owned(),
+            keys: RwLock::new(HashMap::new()),
+            last_fetch: Mutex::new(None),
+        }
+    }
+
+    /// Verifies `token`; `nonce` is the value sent at sign-in (`None` for refreshed ID tokens,
+    /// which Cognito does not promise to carry it in).
+    pub async fn verify(
+        &self,
+        token: &str,
+        nonce: Option<&str>,
+    ) -> Result<IdTokenClaims, IdTokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| IdTokenError::Malformed)?;
+        if header.alg != Algorithm::RS256 {
+            return Err(IdTokenError::Invalid("the algorithm is not RS256"));
+        }
+        let kid = header.kid.ok_or(IdTokenError::Malformed)?;
+        let key = self.key(&kid).await?;
+
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.client_id]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        validation.leeway = CLOCK_LEEWAY_SECONDS;
+        let claims = jsonwebtoken::decode::<IdTokenClaims>(token, &key, &validation)
+            .map_err(|error| IdTokenError::Invalid(describe(error.kind())))?
+            .claims;
+
+        check_claims(&claims, nonce, crate::db::now())?;
+        Ok(claims)
+    }
+
+    async fn key(&self, kid: &str) -> Result<DecodingKey, IdTokenError> {
+        if let Some(key) = self.keys.read().await.get(kid) {
+            return Ok(key.clone());
+        }
+        let mut last_fetch = self.last_fetch.lock().await;
+        // Another request may have refetched while this one waited for the lock.
+        if let Some(key) = self.keys.read().await.get(kid) {
+            return Ok(key.clone());
+        }
+        if last_fetch.is_some_and(|at| at.elapsed() < JWKS_REFETCH_INTERVAL) {
+            return Err(IdTokenError::UnknownKey);
+        }
+        let fetched = self
+            .fetch_jwks()
+            .await
+            .map_err(IdTokenError::JwksUnavailable)?;
+        *last_fetch = Some(Instant::now());
+        let key = fetched.get(kid).cloned();
+        *self.keys.write().await = fetched;
+        key.ok_or(IdTokenError::UnknownKey)
+    }
+
+    async fn fetch_jwks(&self) -> anyhow::Result<HashMap<String, DecodingKey>> {
+        let response = self
+            .http
+            .get(&self.jwks_url)
+            .send()
+            .await?
+            .error_for_status()?;
+        let set: JwkSet = response.json().await?;
+        Ok(set
+            .keys
+            .iter()
+            .filter_map(|jwk| Some((jwk.common.key_id.clone()?, DecodingKey::from_jwk(jwk).ok()?)))
+            .collect())
+    }
+}
+
+fn check_claims(claims: &IdTokenClaims, nonce: Option<&str>, now: i64) -> Result<(), IdTokenError> {
+    // Access tokens are signed by the same pool: only `token_use` tells them apart.
+    if claims.token_use != "id" {
+        return Err(IdTokenError::Invalid("it is not an ID token (token_use)"));
+    }
+    if claims.iat > now + CLOCK_LEEWAY_SECONDS as i64 {
+        return Err(IdTokenError::Invalid("it was issued in the future (iat)"));
+    }
+    if let Some(expected) = nonce
+        && !claims
+            .nonce
+            .as_deref()
+            .is_some_and(|got| crate::secrets::constant_time_eq(got, expected))
+    {
+        return Err(IdTokenError::Invalid(
+            "the nonce does not match this sign-in",
+        ));
+    }
+    Ok(())
+}
+
+fn describe(kind: &jsonwebtoken::errors::ErrorKind) -> &'static str {
+    use jsonwebtoken::errors::ErrorKind;
+    match kind {
+        ErrorKind::InvalidSignature => "the signature does not verify",
+        ErrorKind::ExpiredSignature => "it has expired (exp)",
+        ErrorKind::InvalidIssuer => "it was issued by another issuer (iss)",
+        ErrorKind::InvalidAudience => "it was issued to another app client (aud)",
+        ErrorKind::MissingRequiredClaim(_) => "a required claim is missing",
+        ErrorKind::InvalidAlgorithm => "the algorithm is not RS256",
+        _ => "it could not be decoded",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(token_use: &str, iat: i64, nonce: Option<&str>) -> IdTokenClaims {
+        IdTokenClaims {
+            sub: "sub".into(),
+            username: None,
+            email: None,
+            groups: vec![],
+            token_use: token_use.into(),
+            nonce: nonce.map(str::to_owned),
+            iat,
+            exp: iat + 3600,
+        }
+    }
+
+    #[test]
+    fn claim_checks_refuse_access_tokens_future_tokens_and_wrong_nonces() {
+        let now = 10_000;
+
+        assert!(check_claims(&claims("id", now, Some("n")), Some("n"), now).is_ok());
+        assert!(check_claims(&claims("id", now + 60, None), None, now).is_ok());
+        assert!(check_claims(&claims("access", now, Some("n")), Some("n"), now).is_err());
+        assert!(check_claims(&claims("id", now + 61, Some("n")), Some("n"), now).is_err());
+        assert!(check_claims(&claims("id", now, Some("other")), Some("n"), now).is_err());
+        assert!(check_claims(&claims("id", now, None), Some("n"), now).is_err());
+    }
+}

@@ -1,0 +1,159 @@
+//! Server-side token refresh. A request that needs the user's tokens calls [`fresh`]: when the
+//! access token has expired or is about to, one request (across workers and processes, by a lease
+//! in the session row) calls the token endpoint and the others wait for its result.
+
+use std::time::Duration;
+
+use crate::auth::idp::TokenError;
+use crate::auth::sessions::Session;
+use crate::db::{self, sessions::RefreshedTokens};
+use crate::startup::AppState;
+
+/// Refresh when the access token expires within this many seconds.
+pub const REFRESH_MARGIN_SECONDS: i64 = 60;
+/// How long a refresh may hold the lease: longer than a whole token call (see `auth::http`), so a
+/// lease only lapses when its holder died.
+const LEASE_SECONDS: i64 = 15;
+/// How often a request waiting for another's refresh looks at the session row again.
+const WAIT_STEP: Duration = Duration::from_millis(20);
+
+/// Why fresh tokens could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// The IdP refused the refresh token (`invalid_grant`): the session has been ended.
+    #[error("the identity provider ended the session")]
+    SessionEnded,
+    /// The IdP could not be reached or failed; the session is kept and the next request retries.
+    #[error("the identity provider could not be reached")]
+    Unreachable(#[source] anyhow::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Whether the session's access token is good for at least the refresh margin at `now`.
+pub fn is_fresh(session: &Session, now: i64) -> bool {
+    session.access_expires_at > now + REFRESH_MARGIN_SECONDS
+}
+
+/// `session` with an access token good for at least the refresh margin, refreshing if needed.
+pub async fn fresh(state: &AppState, session: Session) -> Result<Session, RefreshError> {
+    if is_fresh(&session, db::now()) {
+        return Ok(session);
+    }
+    let pool = state.sessions.pool();
+    let give_up_at = db::now() + LEASE_SECONDS + 5;
+    let mut current = session;
+    loop {
+        let now = db::now();
+        if db::sessions::take_refresh_lease(pool, current.id_hash(), now, now + LEASE_SECONDS)
+            .await
+            .map_err(anyhow::Error::from)?
+        {
+            return refresh_holding_lease(state, current).await;
+        }
+        // Someone else holds the lease: wait for their result rather than call the IdP again.
+        tokio::time::sleep(WAIT_STEP).await;
+        current = match state.sessions.reload(&current).await? {
+            Some(reloaded) if is_fresh(&reloaded, db::now()) => return Ok(reloaded),
+            // The lease was given back without fresh tokens: that refresh failed, and the
+            // requests that waited for it share its outcome instead of each trying again.
+            Some(reloaded) if reloaded.row.refresh_lease_until <= db::now() => {
+                return Err(RefreshError::Unreachable(anyhow::anyhow!(
+                    "a concurrent refresh failed"
+                )));
+            }
+            Some(reloaded) => reloaded,
+            None => return Err(RefreshError::SessionEnded),
+        };
+        if db::now() > give_up_at {
+            return Err(RefreshError::Unreachable(anyhow::anyhow!(
+                "waited too long for another request's refresh"
+            )));
+        }
+    }
+}
+
+async fn refresh_holding_lease(
+    state: &AppState,
+    session: Session,
+) -> Result<Session, RefreshError> {
+    // Another request may have refreshed between our read and taking the lease.
+    let Some(session) = state.sessions.reload(&session).await? else {
+        return Err(RefreshError::SessionEnded);
+    };
+    if is_fresh(&session, db::now()) {
+        db::sessions::release_refresh_lease(state.sessions.pool(), session.id_hash())
+            .await
+            .map_err(anyhow::Error::from)?;
+        return Ok(session);
+    }
+    match exchange(state, &session).await {
+        Ok(tokens) => {
+            db::sessions::store_refreshed_tokens(state.sessions.pool(), session.id_hash(), &tokens)
+                .await
+                .map_err(anyhow::Error::from)?;
+            tracing::info!(user = %session.user.sub, "access token refreshed");
+            state
+                .sessions
+                .reload(&session)
+                .await?
+                .ok_or(RefreshError::SessionEnded)
+        }
+        Err(RefreshError::SessionEnded) => {
+            // SPEC "Tokens and sessions": invalid_grant ends the session cleanly.
+            state.sessions.end(&session).await?;
+            tracing::info!(user = %session.user.sub, "refresh token refused; session ended");
+            Err(RefreshError::SessionEnded)
+        }
+        Err(error) => {
+            db::sessions::release_refresh_lease(state.sessions.pool(), session.id_hash())
+                .await
+                .map_err(anyhow::Error::from)?;
+            tracing::warn!(user = %session.user.sub, error = %error, "token refresh failed; session kept");
+            Err(error)
+        }
+    }
+}
+
+/// Calls the token endpoint and seals what it returns.
+async fn exchange(state: &AppState, session: &Session) -> Result<RefreshedTokens, RefreshError> {
+    let refresh_token = state.sessions.refresh_token(session)?;
+    let tokens = state
+        .idp
+        .refresh(&refresh_token)
+        .await
+        .map_err(|error| match error {
+            TokenError::InvalidGrant => RefreshError::SessionEnded,
+            other => RefreshError::Unreachable(other.into()),
+        })?;
+    let claims = state
+        .idp
+        .id_tokens
+        .verify(tokens.id_token.expose(), None)
+        .await
+        .map_err(|error| RefreshError::Unreachable(error.into()))?;
+    if claims.sub != session.user.sub {
+        return Err(RefreshError::Unreachable(anyhow::anyhow!(
+            "the refreshed ID token names another user"
+        )));
+    }
+    let now = db::now();
+    let id_hash = session.id_hash();
+    Ok(RefreshedTokens {
+        id_token: state
+            .sessions
+            .seal(tokens.id_token.expose(), "id_token", id_hash),
+        access_token: state
+            .sessions
+            .seal(tokens.access_token.expose(), "access_token", id_hash),
+        refresh_token: tokens.refresh_token.as_ref().map(|token| {
+            state
+                .sessions
+                .seal(token.expose(), "refresh_token", id_hash)
+        }),
+        access_expires_at: now + tokens.expires_in.as_secs() as i64,
+        groups: claims.groups.join(" "),
+        email: claims.email,
+        refreshed_at: now,
+    })
+}

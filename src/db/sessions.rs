@@ -1,0 +1,254 @@
+//! Queries of `sessions`. Tokens arrive here already sealed (see `auth::sessions`); this module
+//! stores bytes and never sees a token in the clear.
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::{FromRow, Row, SqlitePool};
+
+/// A `sessions` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub id_hash: String,
+    pub user_sub: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub groups: String,
+    pub csrf_token: String,
+    pub id_token: Vec<u8>,
+    pub access_token: Vec<u8>,
+    pub refresh_token: Vec<u8>,
+    pub access_expires_at: i64,
+    pub signed_in_at: i64,
+    pub last_refresh_at: Option<i64>,
+    pub refresh_count: i64,
+    /// Unix seconds until which a refresh holds the lease; 0 or past when none does.
+    pub refresh_lease_until: i64,
+    pub expires_at: i64,
+}
+
+impl<'r> FromRow<'r, SqliteRow> for SessionRow {
+    fn from_row(row: &'r SqliteRow) -> sqlx::Result<Self> {
+        Ok(Self {
+            id_hash: row.try_get("id_hash")?,
+            user_sub: row.try_get("user_sub")?,
+            username: row.try_get("username")?,
+            email: row.try_get("email")?,
+            groups: row.try_get("groups")?,
+            csrf_token: row.try_get("csrf_token")?,
+            id_token: row.try_get("id_token")?,
+            access_token: row.try_get("access_token")?,
+            refresh_token: row.try_get("refresh_token")?,
+            access_expires_at: row.try_get("access_expires_at")?,
+            signed_in_at: row.try_get("signed_in_at")?,
+            last_refresh_at: row.try_get("last_refresh_at")?,
+            refresh_count: row.try_get("refresh_count")?,
+            refresh_lease_until: row.try_get("refresh_lease_until")?,
+            expires_at: row.try_get("expires_at")?,
+        })
+    }
+}
+
+macro_rules! columns {
+    () => {
+        "id_hash, user_sub, username, email, groups, csrf_token, id_token, access_token, refresh_token, \
+         access_expires_at, signed_in_at, last_refresh_at, refresh_count, refresh_lease_until, expires_at"
+    };
+}
+
+/// Stores a new session, and deletes sessions that have ended.
+pub async fn insert(pool: &SqlitePool, row: &SessionRow) -> sqlx::Result<()> {
+    sqlx::query("delete from sessions where expires_at <= ?")
+        .bind(row.signed_in_at)
+        .execute(pool)
+        .await?;
+    sqlx::query(
+        "insert into sessions (id_hash, user_sub, username, email, groups, csrf_token, id_token, access_token, \
+         refresh_token, access_expires_at, signed_in_at, last_refresh_at, refresh_count, expires_at) \
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&row.id_hash)
+    .bind(&row.user_sub)
+    .bind(&row.username)
+    .bind(&row.email)
+    .bind(&row.groups)
+    .bind(&row.csrf_token)
+    .bind(&row.id_token)
+    .bind(&row.access_token)
+    .bind(&row.refresh_token)
+    .bind(row.access_expires_at)
+    .bind(row.signed_in_at)
+    .bind(row.last_refresh_at)
+    .bind(row.refresh_count)
+    .bind(row.expires_at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The session with this id hash, if it has not ended by `now`.
+pub async fn find(pool: &SqlitePool, id_hash: &str, now: i64) -> sqlx::Result<Option<SessionRow>> {
+    sqlx::query_as::<_, SessionRow>(concat!(
+        "select ",
+        columns!(),
+        " from sessions where id_hash = ? and expires_at > ?"
+    ))
+    .bind(id_hash)
+    .bind(now)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Deletes the session; whether there was one.
+pub async fn delete(pool: &SqlitePool, id_hash: &str) -> sqlx::Result<bool> {
+    let result = sqlx::query("delete from sessions where id_hash = ?")
+        .bind(id_hash)
+        .execute(pool)
+        .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// Takes the refresh lease of a session until `until`, if nobody holds it at `now`.
+///
+/// The condition and the write are one statement, so of any number of requests, in any number of
+/// processes sharing the database, exactly one gets `true` until the lease ends or is released.
+pub async fn take_refresh_lease(
+    pool: &SqlitePool,
+    id_hash: &str,
+    now: i64,
+    until: i64,
+) -> sqlx::Result<bool> {
+    let result = sqlx::query("update sessions set refresh_lease_until = ? where id_hash = ? and refresh_lease_until <= ?")
+        .bind(until)
+        .bind(id_hash)
+        .bind(now)
+        .execute(pool)
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Gives the lease back without storing anything (the refresh failed and the session stays).
+pub async fn release_refresh_lease(pool: &SqlitePool, id_hash: &str) -> sqlx::Result<()> {
+    sqlx::query("update sessions set refresh_lease_until = 0 where id_hash = ?")
+        .bind(id_hash)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Tokens from a refresh, already sealed.
+#[derive(Debug, Clone)]
+pub struct RefreshedTokens {
+    pub id_token: Vec<u8>,
+    pub access_token: Vec<u8>,
+    /// Present when the IdP rotated the refresh token.
+    pub refresh_token: Option<Vec<u8>>,
+    pub access_expires_at: i64,
+    pub groups: String,
+    pub email: Option<String>,
+    pub refreshed_at: i64,
+}
+
+/// Stores refreshed tokens and releases the lease, in one statement: the new access token and a
+/// rotated refresh token are never stored apart.
+pub async fn store_refreshed_tokens(
+    pool: &SqlitePool,
+    id_hash: &str,
+    tokens: &RefreshedTokens,
+) -> sqlx::Result<bool> {
+    let result = sqlx::query(
+        "update sessions set id_token = ?, access_token = ?, refresh_token = coalesce(?, refresh_token), \
+         access_expires_at = ?, groups = ?, email = ?, last_refresh_at = ?, refresh_count = refresh_count + 1, \
+         refresh_lease_until = 0 where id_hash = ?",
+    )
+    .bind(&tokens.id_token)
+    .bind(&tokens.access_token)
+    .bind(&tokens.refresh_token)
+    .bind(tokens.access_expires_at)
+    .bind(&tokens.groups)
+    .bind(&tokens.email)
+    .bind(tokens.refreshed_at)
+    .bind(id_hash)
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::tests::test_pool;
+
+    fn row(id_hash: &str, signed_in_at: i64) -> SessionRow {
+        SessionRow {
+            id_hash: id_hash.into(),
+            user_sub: "sub".into(),
+            username: "demo".into(),
+            email: Some("demo@example.com".into()),
+            groups: "".into(),
+            csrf_token: "csrf".into(),
+            id_token: vec![1],
+            access_token: vec![2],
+            refresh_token: vec![3],
+            access_expires_at: signed_in_at + 3600,
+            signed_in_at,
+            last_refresh_at: None,
+            refresh_count: 0,
+            refresh_lease_until: 0,
+            expires_at: signed_in_at + 86_400,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_session_is_found_until_it_ends_or_is_deleted() {
+        let (pool, _dir) = test_pool().await;
+        insert(&pool, &row("a", 1000)).await.unwrap();
+
+        assert_eq!(find(&pool, "a", 1001).await.unwrap(), Some(row("a", 1000)));
+        assert_eq!(find(&pool, "a", 1000 + 86_400).await.unwrap(), None);
+        assert!(delete(&pool, "a").await.unwrap());
+        assert_eq!(find(&pool, "a", 1001).await.unwrap(), None);
+        assert!(!delete(&pool, "a").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn one_lease_at_a_time_until_it_expires_or_is_released() {
+        let (pool, _dir) = test_pool().await;
+        insert(&pool, &row("a", 1000)).await.unwrap();
+
+        assert!(take_refresh_lease(&pool, "a", 1000, 1030).await.unwrap());
+        assert!(!take_refresh_lease(&pool, "a", 1010, 1040).await.unwrap());
+        assert!(take_refresh_lease(&pool, "a", 1030, 1060).await.unwrap());
+        release_refresh_lease(&pool, "a").await.unwrap();
+        assert!(take_refresh_lease(&pool, "a", 1031, 1061).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn storing_refreshed_tokens_keeps_the_refresh_token_unless_rotated() {
+        let (pool, _dir) = test_pool().await;
+        insert(&pool, &row("a", 1000)).await.unwrap();
+        let mut tokens = RefreshedTokens {
+            id_token: vec![9],
+            access_token: vec![8],
+            refresh_token: None,
+            access_expires_at: 5000,
+            groups: "admins".into(),
+            email: None,
+            refreshed_at: 1500,
+        };
+
+        store_refreshed_tokens(&pool, "a", &tokens).await.unwrap();
+        let kept = find(&pool, "a", 1501).await.unwrap().unwrap();
+        tokens.refresh_token = Some(vec![7]);
+        store_refreshed_tokens(&pool, "a", &tokens).await.unwrap();
+        let rotated = find(&pool, "a", 1501).await.unwrap().unwrap();
+
+        assert_eq!(
+            (kept.refresh_token, kept.access_token, kept.refresh_count),
+            (vec![3], vec![8], 1)
+        );
+        assert_eq!(
+            (kept.last_refresh_at, kept.groups.as_str()),
+            (Some(1500), "admins")
+        );
+        assert_eq!((rotated.refresh_token, rotated.refresh_count), (vec![7], 2));
+    }
+}

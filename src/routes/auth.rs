@@ -1,0 +1,101 @@
+use actix_web::cookie::Cookie;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use crate::auth::sign_in::{self, CallbackQuery};
+use crate::auth::{MaybeSignedIn, sign_out as sign_out_flow};
+use crate::cookies::{self, SESSION_COOKIE, SIGN_IN_COOKIE};
+use crate::error::AppError;
+use crate::pages::see_other;
+use crate::secrets::constant_time_eq;
+use crate::startup::AppState;
+
+#[derive(Deserialize)]
+pub struct SignInQuery {
+    return_to: Option<String>,
+}
+
+/// GET /auth/sign-in: starts a sign-in attempt and sends the browser to the IdP.
+pub async fn sign_in(
+    state: web::Data<AppState>,
+    query: web::Query<SignInQuery>,
+) -> Result<HttpResponse, AppError> {
+    let request = sign_in::begin(&state, query.return_to.as_deref()).await?;
+    let mut response = see_other(request.url.as_str());
+    set_cookies(
+        &mut response,
+        [state.policy.sign_in_attempt(&request.state)],
+    );
+    Ok(response)
+}
+
+/// GET /auth/callback: the IdP sends the browser back here with a code (or an error).
+pub async fn callback(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<CallbackQuery>,
+) -> Result<HttpResponse, AppError> {
+    let browser_state = cookies::read(&req, SIGN_IN_COOKIE);
+    let signed_in = sign_in::complete(&state, browser_state.as_deref(), &query).await?;
+    // A session the browser had before is over: the new sign-in replaces it.
+    if let Some(previous) = cookies::read(&req, SESSION_COOKIE) {
+        state.sessions.end_by_id(&previous).await?;
+    }
+    let mut response = see_other(&signed_in.return_to);
+    set_cookies(
+        &mut response,
+        [
+            state.policy.session(&signed_in.session_id),
+            state.policy.expire(SIGN_IN_COOKIE),
+        ],
+    );
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct SignOutForm {
+    csrf_token: String,
+}
+
+/// POST /auth/sign-out: revokes, deletes the session, expires every cookie, then Cognito's logout.
+pub async fn sign_out(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    MaybeSignedIn(session): MaybeSignedIn,
+    form: web::Form<SignOutForm>,
+) -> Result<HttpResponse, AppError> {
+    if !same_origin(&req, &state) {
+        return Err(AppError::CsrfRejected);
+    }
+    let location = match &session {
+        Some(session) if constant_time_eq(&form.csrf_token, &session.csrf_token) => {
+            sign_out_flow::sign_out(&state, session).await?;
+            state.idp.logout_url().as_str()
+        }
+        Some(_) => return Err(AppError::CsrfRejected),
+        // Already signed out (another tab, or an expired session): still leave a clean jar.
+        None => "/",
+    };
+    let mut response = see_other(location);
+    set_cookies(&mut response, state.policy.expire_everywhere());
+    Ok(response)
+}
+
+/// The request's `Origin`, when the browser sent one, is the app's own.
+fn same_origin(req: &HttpRequest, state: &AppState) -> bool {
+    match req.headers().get(header::ORIGIN) {
+        None => true,
+        Some(origin) => origin
+            .to_str()
+            .is_ok_and(|origin| origin == state.base_url.origin().ascii_serialization()),
+    }
+}
+
+fn set_cookies(response: &mut HttpResponse, cookies: impl IntoIterator<Item = Cookie<'static>>) {
+    for cookie in cookies {
+        if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! The route table, in the order of SPEC.md's, and one module per page or action.
+
+mod account;
+mod admin;
+mod assets;
+mod auth;
+mod diagnostics;
+mod health;
+mod home;
+
+use actix_web::web;
+
+use crate::error::AppError;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(home::home))
+        .route("/auth/sign-in", web::get().to(auth::sign_in))
+        .route("/auth/callback", web::get().to(auth::callback))
+        .route("/auth/sign-out", web::post().to(auth::sign_out))
+        .route("/account", web::get().to(account::account))
+        .route("/admin", web::get().to(admin::admin))
+        .route("/diagnostics/cookies", web::get().to(diagnostics::cookies))
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/static/app.js", web::get().to(assets::app_js))
+        .route("/static/app.css", web::get().to(assets::app_css))
+        .default_service(web::to(not_found));
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}

@@ -1,0 +1,221 @@
+//! `Application`: binds the listeners, opens the database, starts the development IdP when no
+//! Cognito pool is configured, builds `AppState` and wires the middleware around the routes.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use sqlx::SqlitePool;
+use url::Url;
+
+use crate::auth::SessionStore;
+use crate::auth::idp::{IdpClient, IdpSettings};
+use crate::config::{Config, IdpConfig};
+use crate::cookies::CookiePolicy;
+use crate::dev_idp::{self, DevClient, DevIdp, DevIdpControl, DevIdpOptions};
+use crate::secrets::{Secret, TokenCipher, load_or_create_dev_secret, random_token};
+use crate::{db, error, routes};
+
+/// What every request handler can reach: built things, not raw settings.
+pub struct AppState {
+    /// `APP_BASE_URL`, with the real port when the configured one was 0.
+    pub base_url: Url,
+    pub pool: SqlitePool,
+    pub policy: CookiePolicy,
+    pub sessions: SessionStore,
+    pub idp: IdpClient,
+}
+
+/// The app, and the development IdP when it runs, bound and ready to run.
+pub struct Application {
+    base_url: Url,
+    server: Server,
+    dev_idp: Option<DevIdp>,
+}
+
+impl Application {
+    pub async fn build(mut config: Config) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.listen)
+            .with_context(|| format!("binding APP_LISTEN {}", config.listen))?;
+        let port = listener.local_addr()?.port();
+        // Tests ask for port 0; the URLs the app hands out must name the real one.
+        for url in [&mut config.base_url, &mut config.logout_uri] {
+            if url.port() == Some(0) {
+                url.set_port(Some(port))
+                    .map_err(|()| anyhow::anyhow!("{url} cannot take a port"))?;
+            }
+        }
+
+        let data_dir = config.data_dir();
+        std::fs::create_dir_all(&data_dir)
+            .with_context(|| format!("creating the data folder {}", data_dir.display()))?;
+        let pool = db::connect(&config.database_url).await?;
+        let app_secret = match &config.app_secret {
+            Some(secret) => secret.clone(),
+            None => load_or_create_dev_secret(&data_dir)?,
+        };
+
+        let (settings, dev_idp) = idp_settings(&config, &data_dir)?;
+        let http = crate::auth::http::client()?;
+        let policy = CookiePolicy::new(&config.cookies);
+        let state = web::Data::new(AppState {
+            base_url: config.base_url.clone(),
+            sessions: SessionStore::new(
+                pool.clone(),
+                TokenCipher::new(&app_secret),
+                config.cookies.max_age,
+            ),
+            idp: IdpClient::new(http, &settings)?,
+            pool,
+            policy,
+        });
+
+        let headers = security_headers(&config, &settings);
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::FormConfig::default().limit(16 * 1024))
+                .wrap(from_fn(error::render_errors))
+                .wrap(
+                    headers
+                        .iter()
+                        .fold(DefaultHeaders::new(), |all, header| all.add(header.clone())),
+                )
+                .configure(routes::configure)
+        })
+        .listen(listener)?
+        .run();
+
+        Ok(Self {
+            base_url: config.base_url,
+            server,
+            dev_idp,
+        })
+    }
+
+    /// The app's public origin.
+    pub fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    /// The development IdP's control handle, when it runs.
+    pub fn dev_idp(&self) -> Option<&DevIdpControl> {
+        self.dev_idp.as_ref().map(|idp| &idp.control)
+    }
+
+    /// The development IdP's origin, when it runs.
+    pub fn dev_idp_url(&self) -> Option<&Url> {
+        self.dev_idp.as_ref().map(|idp| &idp.url)
+    }
+
+    /// Logs where to browse, and, for the development IdP, a loud banner and the demo accounts.
+    pub fn announce(&self) {
+        if let Some(idp) = &self.dev_idp {
+            tracing::warn!("================================================================");
+            tracing::warn!("DEVELOPMENT IDENTITY PROVIDER at {} (not Cognito)", idp.url);
+            tracing::warn!("it is for local use only: set COGNITO_DOMAIN, COGNITO_ISSUER and");
+            tracing::warn!("COGNITO_CLIENT_ID to use a real Cognito user pool instead");
+            tracing::warn!("================================================================");
+            for user in dev_idp::users::DEMO_USERS {
+                let groups = if user.groups.is_empty() {
+                    "no groups".to_owned()
+                } else {
+                    format!("groups: {}", user.groups.join(", "))
+                };
+                tracing::info!(
+                    "demo account: {} / {} ({groups})",
+                    user.username,
+                    user.password
+                );
+            }
+        }
+        tracing::info!("browse to {}", self.base_url);
+    }
+
+    /// Runs the app (and the development IdP) until one of them stops.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        match self.dev_idp {
+            Some(idp) => {
+                let idp_server = idp.into_server();
+                tokio::select! {
+                    result = self.server => result.context("the app server stopped"),
+                    result = idp_server => result.context("the development IdP stopped"),
+                }
+            }
+            None => self.server.await.context("the app server stopped"),
+        }
+    }
+}
+
+/// The IdP to talk to: the configured Cognito pool, or a development IdP started here.
+fn idp_settings(
+    config: &Config,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<(IdpSettings, Option<DevIdp>)> {
+    let redirect_uri = config.redirect_uri();
+    match &config.idp {
+        IdpConfig::Cognito(cognito) => Ok((
+            IdpSettings {
+                domain: cognito.domain.clone(),
+                issuer: cognito.issuer.as_str().to_owned(),
+                client_id: cognito.client_id.clone(),
+                client_secret: cognito.client_secret.clone(),
+                redirect_uri,
+                logout_uri: config.logout_uri.clone(),
+                scopes: config.scopes.clone(),
+            },
+            None,
+        )),
+        IdpConfig::Development(dev) => {
+            // A confidential client, as a server-side app should be; the secret lives only in
+            // this process, shared by the IdP and the app.
+            let client = DevClient {
+                client_id: dev_idp::CLIENT_ID.to_owned(),
+                client_secret: Some(random_token(32)),
+                callback_urls: vec![redirect_uri.to_string()],
+                logout_urls: vec![config.logout_uri.to_string()],
+            };
+            let idp = DevIdp::start(DevIdpOptions {
+                listen: dev.listen,
+                access_token_ttl: dev.access_token_ttl,
+                data_dir: data_dir.to_owned(),
+                client: client.clone(),
+            })?;
+            let settings = IdpSettings {
+                domain: idp.url.clone(),
+                issuer: idp.issuer.clone(),
+                client_id: client.client_id,
+                client_secret: client.client_secret.map(Secret::new),
+                redirect_uri,
+                logout_uri: config.logout_uri.clone(),
+                scopes: config.scopes.clone(),
+            };
+            Ok((settings, Some(idp)))
+        }
+    }
+}
+
+/// Headers on every response. The `app-config` block is JSON, not script, so no inline script
+/// is ever needed; forms may post to the app, whose sign-out redirects on to the IdP's logout.
+fn security_headers(config: &Config, idp: &IdpSettings) -> Vec<(&'static str, String)> {
+    let idp_origin = idp.domain.origin().ascii_serialization();
+    let csp = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+         form-action 'self' {idp_origin}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    );
+    let mut headers = vec![
+        ("Content-Security-Policy", csp),
+        ("X-Content-Type-Options", "nosniff".to_owned()),
+        ("Referrer-Policy", "same-origin".to_owned()),
+        ("X-Frame-Options", "DENY".to_owned()),
+    ];
+    if config.base_url.scheme() == "https" {
+        headers.push((
+            "Strict-Transport-Security",
+            "max-age=31536000; includeSubDomains".to_owned(),
+        ));
+    }
+    headers
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the app and the development IdP on ports the OS picks, SQLite in a
+//! temporary folder, walked by a client that keeps cookies and follows no redirect by itself.
+
+mod callback;
+mod flow;
+mod helpers;
+mod return_to;
+mod startup;
