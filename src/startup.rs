@@ -3,7 +3,7 @@
 
 use std::net::TcpListener;
 
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
@@ -108,6 +108,21 @@ impl Application {
     /// The development IdP's origin, when it runs.
     pub fn dev_idp_url(&self) -> Option<&Url> {
         self.dev_idp.as_ref().map(|idp| &idp.url)
+    }
+
+    /// The development IdP's issuer and the app client it registered (with its secret), so
+    /// another app process can be pointed at the same IdP as if it were Cognito.
+    pub fn dev_idp_client(&self) -> Option<(&str, &DevClient)> {
+        self.dev_idp
+            .as_ref()
+            .map(|idp| (idp.issuer.as_str(), &idp.client))
+    }
+
+    /// Handles that stop the servers (the app's and the development IdP's).
+    pub fn stop_handles(&self) -> Vec<ServerHandle> {
+        std::iter::once(self.server.handle())
+            .chain(self.dev_idp.as_ref().map(DevIdp::handle))
+            .collect()
     }
 
     /// Logs where to browse, and, for the development IdP, a loud banner and the demo accounts.

@@ -25,6 +25,9 @@ pub struct IdTokenClaims {
     #[serde(rename = "cognito:groups", default)]
     pub groups: Vec<String>,
     token_use: String,
+    /// Cognito's `aud` is one string: the app client id. Checked here rather than by
+    /// `jsonwebtoken`, so that an access token (which has none) is named for what it is.
+    aud: Option<String>,
     nonce: Option<String>,
     iat: i64,
     pub exp: i64,
@@ -50,8 +53,9 @@ pub struct IdTokenVerifier {
     issuer: String,
     client_id: String,
     keys: RwLock<HashMap<String, DecodingKey>>,
-    /// When the JWKS was last fetched; the lock also makes concurrent refetches wait for one.
-    last_fetch: Mutex<Option<Instant>>,
+    /// When an unknown `kid` last caused a fetch; the lock also makes concurrent fetches wait
+    /// for one. The first fetch (empty cache) does not count.
+    last_refetch: Mutex<Option<Instant>>,
 }
 
 impl IdTokenVerifier {
@@ -62,7 +66,7 @@ impl IdTokenVerifier {
             issuer: issuer.to_owned(),
             client_id: client_id.to_owned(),
             keys: RwLock::new(HashMap::new()),
-            last_fetch: Mutex::new(None),
+            last_refetch: Mutex::new(None),
         }
     }
 
@@ -82,14 +86,14 @@ impl IdTokenVerifier {
 
         let mut validation = Validation::new(Algorithm::RS256);
         validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[&self.client_id]);
-        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        validation.validate_aud = false;
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
         validation.leeway = CLOCK_LEEWAY_SECONDS;
         let claims = jsonwebtoken::decode::<IdTokenClaims>(token, &key, &validation)
             .map_err(|error| IdTokenError::Invalid(describe(error.kind())))?
             .claims;
 
-        check_claims(&claims, nonce, crate::db::now())?;
+        check_claims(&claims, &self.client_id, nonce, crate::db::now())?;
         Ok(claims)
     }
 
@@ -97,19 +101,25 @@ impl IdTokenVerifier {
         if let Some(key) = self.keys.read().await.get(kid) {
             return Ok(key.clone());
         }
-        let mut last_fetch = self.last_fetch.lock().await;
-        // Another request may have refetched while this one waited for the lock.
-        if let Some(key) = self.keys.read().await.get(kid) {
-            return Ok(key.clone());
-        }
-        if last_fetch.is_some_and(|at| at.elapsed() < JWKS_REFETCH_INTERVAL) {
-            return Err(IdTokenError::UnknownKey);
+        let mut last_refetch = self.last_refetch.lock().await;
+        // Another request may have fetched while this one waited for the lock.
+        let cache_was_empty = {
+            let keys = self.keys.read().await;
+            if let Some(key) = keys.get(kid) {
+                return Ok(key.clone());
+            }
+            keys.is_empty()
+        };
+        if !cache_was_empty {
+            if last_refetch.is_some_and(|at| at.elapsed() < JWKS_REFETCH_INTERVAL) {
+                return Err(IdTokenError::UnknownKey);
+            }
+            *last_refetch = Some(Instant::now());
         }
         let fetched = self
             .fetch_jwks()
             .await
             .map_err(IdTokenError::JwksUnavailable)?;
-        *last_fetch = Some(Instant::now());
         let key = fetched.get(kid).cloned();
         *self.keys.write().await = fetched;
         key.ok_or(IdTokenError::UnknownKey)
@@ -131,10 +141,20 @@ impl IdTokenVerifier {
     }
 }
 
-fn check_claims(claims: &IdTokenClaims, nonce: Option<&str>, now: i64) -> Result<(), IdTokenError> {
+fn check_claims(
+    claims: &IdTokenClaims,
+    client_id: &str,
+    nonce: Option<&str>,
+    now: i64,
+) -> Result<(), IdTokenError> {
     // Access tokens are signed by the same pool: only `token_use` tells them apart.
     if claims.token_use != "id" {
         return Err(IdTokenError::Invalid("it is not an ID token (token_use)"));
+    }
+    if claims.aud.as_deref() != Some(client_id) {
+        return Err(IdTokenError::Invalid(
+            "it was issued to another app client (aud)",
+        ));
     }
     if claims.iat > now + CLOCK_LEEWAY_SECONDS as i64 {
         return Err(IdTokenError::Invalid("it was issued in the future (iat)"));
@@ -176,6 +196,7 @@ mod tests {
             email: None,
             groups: vec![],
             token_use: token_use.into(),
+            aud: Some("client".into()),
             nonce: nonce.map(str::to_owned),
             iat,
             exp: iat + 3600,
@@ -186,11 +207,14 @@ mod tests {
     fn claim_checks_refuse_access_tokens_future_tokens_and_wrong_nonces() {
         let now = 10_000;
 
-        assert!(check_claims(&claims("id", now, Some("n")), Some("n"), now).is_ok());
-        assert!(check_claims(&claims("id", now + 60, None), None, now).is_ok());
-        assert!(check_claims(&claims("access", now, Some("n")), Some("n"), now).is_err());
-        assert!(check_claims(&claims("id", now + 61, Some("n")), Some("n"), now).is_err());
-        assert!(check_claims(&claims("id", now, Some("other")), Some("n"), now).is_err());
-        assert!(check_claims(&claims("id", now, None), Some("n"), now).is_err());
+        assert!(check_claims(&claims("id", now, Some("n")), "client", Some("n"), now).is_ok());
+        assert!(check_claims(&claims("id", now + 60, None), "client", None, now).is_ok());
+        assert!(check_claims(&claims("access", now, Some("n")), "client", Some("n"), now).is_err());
+        assert!(
+            check_claims(&claims("id", now + 61, Some("n")), "client", Some("n"), now).is_err()
+        );
+        assert!(check_claims(&claims("id", now, Some("other")), "client", Some("n"), now).is_err());
+        assert!(check_claims(&claims("id", now, None), "client", Some("n"), now).is_err());
+        assert!(check_claims(&claims("id", now, Some("n")), "another", Some("n"), now).is_err());
     }
 }

@@ -9,7 +9,8 @@ use crate::auth::sessions::Session;
 use crate::db::{self, sessions::RefreshedTokens};
 use crate::startup::AppState;
 
-/// Refresh when the access token expires within this many seconds.
+/// Refresh when the access token expires within this many seconds (or within half its
+/// lifetime, for the short lifetimes a developer may give the development IdP).
 pub const REFRESH_MARGIN_SECONDS: i64 = 60;
 /// How long a refresh may hold the lease: longer than a whole token call (see `auth::http`), so a
 /// lease only lapses when its holder died.
@@ -32,7 +33,14 @@ pub enum RefreshError {
 
 /// Whether the session's access token is good for at least the refresh margin at `now`.
 pub fn is_fresh(session: &Session, now: i64) -> bool {
-    session.access_expires_at > now + REFRESH_MARGIN_SECONDS
+    let issued_at = session.last_refresh_at.unwrap_or(session.signed_in_at);
+    let lifetime = session.access_expires_at - issued_at;
+    session.access_expires_at - now > REFRESH_MARGIN_SECONDS.min(lifetime / 2).max(0)
+}
+
+/// Whether `now_seen` shows a refresh that happened after `before` was read.
+fn refreshed_since(before: &Session, now_seen: &Session) -> bool {
+    now_seen.refresh_count > before.refresh_count
 }
 
 /// `session` with an access token good for at least the refresh margin, refreshing if needed.
@@ -41,30 +49,30 @@ pub async fn fresh(state: &AppState, session: Session) -> Result<Session, Refres
         return Ok(session);
     }
     let pool = state.sessions.pool();
-    let give_up_at = db::now() + LEASE_SECONDS + 5;
-    let mut current = session;
+    let now = db::now();
+    if db::sessions::take_refresh_lease(pool, session.id_hash(), now, now + LEASE_SECONDS)
+        .await
+        .map_err(anyhow::Error::from)?
+    {
+        return refresh_holding_lease(state, session).await;
+    }
+    // Another request holds the lease: wait for its result rather than call the IdP again.
+    let give_up_at = now + LEASE_SECONDS + 5;
     loop {
-        let now = db::now();
-        if db::sessions::take_refresh_lease(pool, current.id_hash(), now, now + LEASE_SECONDS)
-            .await
-            .map_err(anyhow::Error::from)?
-        {
-            return refresh_holding_lease(state, current).await;
-        }
-        // Someone else holds the lease: wait for their result rather than call the IdP again.
         tokio::time::sleep(WAIT_STEP).await;
-        current = match state.sessions.reload(&current).await? {
-            Some(reloaded) if is_fresh(&reloaded, db::now()) => return Ok(reloaded),
-            // The lease was given back without fresh tokens: that refresh failed, and the
-            // requests that waited for it share its outcome instead of each trying again.
-            Some(reloaded) if reloaded.row.refresh_lease_until <= db::now() => {
+        match state.sessions.reload(&session).await? {
+            Some(now_seen) if refreshed_since(&session, &now_seen) => return Ok(now_seen),
+            Some(now_seen) if is_fresh(&now_seen, db::now()) => return Ok(now_seen),
+            // The lease was given back without new tokens: that refresh failed, and the requests
+            // that waited for it share its outcome instead of each trying again.
+            Some(now_seen) if now_seen.row.refresh_lease_until <= db::now() => {
                 return Err(RefreshError::Unreachable(anyhow::anyhow!(
                     "a concurrent refresh failed"
                 )));
             }
-            Some(reloaded) => reloaded,
+            Some(_) => {}
             None => return Err(RefreshError::SessionEnded),
-        };
+        }
         if db::now() > give_up_at {
             return Err(RefreshError::Unreachable(anyhow::anyhow!(
                 "waited too long for another request's refresh"
@@ -75,21 +83,22 @@ pub async fn fresh(state: &AppState, session: Session) -> Result<Session, Refres
 
 async fn refresh_holding_lease(
     state: &AppState,
-    session: Session,
+    read_before: Session,
 ) -> Result<Session, RefreshError> {
+    let pool = state.sessions.pool();
     // Another request may have refreshed between our read and taking the lease.
-    let Some(session) = state.sessions.reload(&session).await? else {
+    let Some(session) = state.sessions.reload(&read_before).await? else {
         return Err(RefreshError::SessionEnded);
     };
-    if is_fresh(&session, db::now()) {
-        db::sessions::release_refresh_lease(state.sessions.pool(), session.id_hash())
+    if refreshed_since(&read_before, &session) || is_fresh(&session, db::now()) {
+        db::sessions::release_refresh_lease(pool, session.id_hash())
             .await
             .map_err(anyhow::Error::from)?;
         return Ok(session);
     }
     match exchange(state, &session).await {
         Ok(tokens) => {
-            db::sessions::store_refreshed_tokens(state.sessions.pool(), session.id_hash(), &tokens)
+            db::sessions::store_refreshed_tokens(pool, session.id_hash(), &tokens)
                 .await
                 .map_err(anyhow::Error::from)?;
             tracing::info!(user = %session.user.sub, "access token refreshed");
@@ -106,7 +115,7 @@ async fn refresh_holding_lease(
             Err(RefreshError::SessionEnded)
         }
         Err(error) => {
-            db::sessions::release_refresh_lease(state.sessions.pool(), session.id_hash())
+            db::sessions::release_refresh_lease(pool, session.id_hash())
                 .await
                 .map_err(anyhow::Error::from)?;
             tracing::warn!(user = %session.user.sub, error = %error, "token refresh failed; session kept");

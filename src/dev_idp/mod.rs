@@ -5,6 +5,7 @@
 //! It also has a control surface that Cognito has not, under `/_dev/` on its own port (never on
 //! the app's): call counts, failure switches, revocation of a user's tokens and key rotation.
 
+mod forgery;
 mod keys;
 mod routes;
 mod tokens;
@@ -23,6 +24,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+pub use forgery::Forgery;
 pub use keys::KeySet;
 use tokens::RefreshGrant;
 
@@ -88,6 +90,7 @@ impl DevIdp {
             counts: Mutex::new(BTreeMap::new()),
             token_failure: Mutex::new(None),
             refresh_rotation: AtomicBool::new(false),
+            forgery: Mutex::new(None),
         });
         let data = web::Data::from(state.clone());
         let server = HttpServer::new(move || {
@@ -107,6 +110,10 @@ impl DevIdp {
         })
     }
 
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     pub fn into_server(self) -> Server {
         self.server
     }
@@ -117,7 +124,11 @@ impl DevIdp {
 pub struct TokenFailure {
     /// Answer with this status (and an empty body) instead of the real answer.
     pub status: Option<u16>,
+    /// The body to send with `status` (e.g. something that is not JSON); empty by default.
+    #[serde(default)]
+    pub body: String,
     /// Wait this long before answering.
+    #[serde(default)]
     pub delay_ms: u64,
 }
 
@@ -132,6 +143,7 @@ struct IdpState {
     counts: Mutex<BTreeMap<String, u64>>,
     token_failure: Mutex<Option<TokenFailure>>,
     refresh_rotation: AtomicBool,
+    forgery: Mutex<Option<Forgery>>,
 }
 
 #[derive(Default)]
@@ -167,6 +179,11 @@ impl IdpState {
             .expect("counts lock")
             .entry(endpoint.to_owned())
             .or_default() += 1;
+    }
+
+    /// The forgery a test asked for, once.
+    fn take_forgery(&self) -> Option<Forgery> {
+        self.forgery.lock().expect("forgery lock").take()
     }
 
     fn keys(&self) -> KeySet {
@@ -245,6 +262,11 @@ impl DevIdpControl {
         let mut keys = self.0.keys.write().expect("keys lock");
         keys.rotate();
         keys.save(&self.0.data_dir)
+    }
+
+    /// Makes the next ID token the token endpoint issues bad in the way `forgery` says.
+    pub fn forge_next_id_token(&self, forgery: Forgery) {
+        *self.0.forgery.lock().expect("forgery lock") = Some(forgery);
     }
 
     /// Cognito's refresh-token rotation: every refresh returns a new refresh token and retires the old.

@@ -19,7 +19,9 @@ use url::Url;
 
 use super::tokens::{self, Mint, REFRESH_TOKEN_TTL_SECONDS, RefreshGrant};
 use super::users::{self, DemoUser};
-use super::{CODE_TTL_SECONDS, CodeGrant, IdpState, LOGIN_TTL_SECONDS, POOL_ID, TokenFailure};
+use super::{
+    CODE_TTL_SECONDS, CodeGrant, Forgery, IdpState, LOGIN_TTL_SECONDS, POOL_ID, TokenFailure,
+};
 use crate::db::now;
 use crate::secrets::{constant_time_eq, random_token};
 
@@ -64,7 +66,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/_dev/refresh-rotation",
             web::post().to(control_refresh_rotation),
-        );
+        )
+        .route("/_dev/forge-next-id-token", web::post().to(control_forge));
 }
 
 // ---- authorize and login -------------------------------------------------------------------
@@ -327,13 +330,18 @@ async fn token(req: HttpRequest, state: State, body: web::Bytes) -> HttpResponse
     let grant_type = params.get("grant_type").cloned().unwrap_or_default();
     state.count(&format!("token:{grant_type}"));
     let failure = state.token_failure.lock().expect("failure lock").clone();
-    if let Some(TokenFailure { status, delay_ms }) = failure {
+    if let Some(TokenFailure {
+        status,
+        body,
+        delay_ms,
+    }) = failure
+    {
         tokio::time::sleep(Duration::from_millis(delay_ms)).await;
         if let Some(status) = status {
-            return HttpResponse::build(
-                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            )
-            .finish();
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return HttpResponse::build(status)
+                .content_type("application/json;charset=UTF-8")
+                .body(body);
         }
     }
     let client_id = match authenticate_client(&req, &state, &params) {
@@ -409,6 +417,7 @@ fn code_grant(state: &IdpState, client_id: &str, params: &Params) -> HttpRespons
         origin_jti: &origin_jti,
         now: now(),
         ttl_seconds: state.access_ttl_seconds,
+        forgery: state.take_forgery(),
     };
     token_response(state, &mint, Some(&refresh))
 }
@@ -448,6 +457,7 @@ fn refresh_grant(state: &IdpState, client_id: &str, params: &Params) -> HttpResp
         origin_jti: &grant.origin_jti,
         now: now(),
         ttl_seconds: state.access_ttl_seconds,
+        forgery: state.take_forgery(),
     };
     token_response(state, &mint, rotated.as_ref())
 }
@@ -743,6 +753,16 @@ struct Rotation {
 
 async fn control_refresh_rotation(state: State, body: web::Json<Rotation>) -> HttpResponse {
     super::DevIdpControl(state.into_inner()).set_refresh_rotation(body.on);
+    HttpResponse::NoContent().finish()
+}
+
+#[derive(Deserialize)]
+struct Forge {
+    forgery: Forgery,
+}
+
+async fn control_forge(state: State, body: web::Json<Forge>) -> HttpResponse {
+    super::DevIdpControl(state.into_inner()).forge_next_id_token(body.forgery);
     HttpResponse::NoContent().finish()
 }
 

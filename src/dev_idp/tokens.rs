@@ -7,6 +7,7 @@ use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::digest::{SHA256, digest};
 use serde::{Deserialize, Serialize};
 
+use super::forgery::Forgery;
 use super::keys::KeySet;
 use super::users::DemoUser;
 use crate::secrets::random_token;
@@ -39,6 +40,8 @@ pub struct Mint<'a> {
     pub origin_jti: &'a str,
     pub now: i64,
     pub ttl_seconds: i64,
+    /// A test asked for a bad ID token.
+    pub forgery: Option<Forgery>,
 }
 
 /// An access token and, when `openid` was granted, an ID token.
@@ -86,7 +89,16 @@ pub fn mint(keys: &KeySet, m: &Mint<'_>) -> (String, Option<String>) {
         "jti": uuid(),
         "email": m.user.email,
     });
-    (access_token, Some(keys.id_key().sign(&without_nulls(id))))
+    let mut id = without_nulls(id);
+    let id_token = match m.forgery {
+        None => keys.id_key().sign(&id),
+        Some(Forgery::AccessTokenAsIdToken) => access_token.clone(),
+        Some(forgery) => {
+            forgery.adjust_claims(&mut id, m.now);
+            forgery.sign(keys, &id)
+        }
+    };
+    (access_token, Some(id_token))
 }
 
 /// Seals a grant into an opaque refresh token.

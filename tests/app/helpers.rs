@@ -35,6 +35,10 @@ pub struct TestApp {
     pub idp: DevIdpControl,
     #[allow(dead_code)] // kept alive for the test; read by restart tests
     pub dir: tempfile::TempDir,
+    /// The development IdP's issuer and the client it registered, to point another app at it.
+    pub issuer: String,
+    pub client_secret: String,
+    stop_handles: Vec<actix_web::dev::ServerHandle>,
     client: reqwest::Client,
     jar: Mutex<HashMap<(String, String), String>>,
 }
@@ -107,6 +111,15 @@ pub fn assert_redirect_to(reply: &Reply, path: &str) {
     assert_eq!(here, path, "redirect from {}", reply.url);
 }
 
+/// A port that was free a moment ago, for tests that must bind the same address twice.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
@@ -143,6 +156,9 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, settings: &[(&str, &str)]) -> 
         .expect("tests use the development IdP")
         .clone();
     let idp = app.dev_idp().unwrap().clone();
+    let (issuer, dev_client) = app.dev_idp_client().unwrap();
+    let (issuer, client_secret) = (issuer.to_owned(), dev_client.client_secret.clone().unwrap());
+    let stop_handles = app.stop_handles();
     tokio::spawn(app.run_until_stopped());
 
     let client = reqwest::Client::builder()
@@ -154,12 +170,45 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, settings: &[(&str, &str)]) -> 
         idp_url,
         idp,
         dir,
+        issuer,
+        client_secret,
+        stop_handles,
         client,
         jar: Mutex::new(HashMap::new()),
     }
 }
 
 impl TestApp {
+    /// Stops the app and its IdP; returns the data folder and the browser's cookies, to restart.
+    pub async fn stop(self) -> (tempfile::TempDir, HashMap<(String, String), String>) {
+        for handle in &self.stop_handles {
+            handle.stop(true).await;
+        }
+        (self.dir, self.jar.into_inner().unwrap())
+    }
+
+    /// Gives this client the cookies of another (the same browser, after a restart).
+    pub fn restore_cookies(&self, cookies: HashMap<(String, String), String>) {
+        self.jar.lock().unwrap().extend(cookies);
+    }
+
+    /// The SQLite URL of the app's database.
+    pub fn database_url(&self) -> String {
+        format!("sqlite://{}", self.dir.path().join("app.db").display())
+    }
+
+    /// Makes every session's access token expired, as time would.
+    pub async fn expire_access_tokens(&self) {
+        let pool = sqlx::SqlitePool::connect(&self.database_url())
+            .await
+            .unwrap();
+        sqlx::query("update sessions set access_expires_at = unixepoch() - 1")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
+
     /// An absolute URL for `path` on the app; absolute URLs pass through.
     pub fn url(&self, path_or_url: &str) -> Url {
         self.app_url.join(path_or_url).unwrap()

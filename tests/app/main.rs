@@ -4,5 +4,8 @@
 mod callback;
 mod flow;
 mod helpers;
+mod id_token;
+mod process;
+mod refresh;
 mod return_to;
 mod startup;
