@@ -475,6 +475,18 @@ fn parse_cookies(
         None => Vec::new(),
         Some(value) => parse_legacy_scopes(&value)?,
     };
+    let current = CookieScope {
+        domain: domain.clone(),
+        path: path.clone(),
+    };
+    if legacy_scopes.contains(&current) {
+        return Err(error(
+            "COOKIE_LEGACY_SCOPES",
+            "lists the current scope (COOKIE_DOMAIN|COOKIE_PATH); cookies there are the live ones"
+                .into(),
+            "\".example.com|/,|/app\"",
+        ));
+    }
     Ok(CookieConfig {
         domain,
         path,
@@ -775,6 +787,7 @@ mod tests {
                 "COOKIE_LEGACY_SCOPES",
                 vec![("COOKIE_LEGACY_SCOPES", "|old")],
             ),
+            ("COOKIE_LEGACY_SCOPES", vec![("COOKIE_LEGACY_SCOPES", "|/")]),
             ("DEV_IDP_LISTEN", vec![("DEV_IDP_LISTEN", "9090")]),
             (
                 "DEV_IDP_ACCESS_TOKEN_TTL",

@@ -1,9 +1,13 @@
 //! The one cookie policy: the only code that builds or expires a cookie, and the JSON copy of the
 //! policy that every page hands to `static/app.js`, so browser-written cookies match it too.
 
-use actix_web::HttpRequest;
+use actix_web::body::MessageBody;
 use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::cookie::{Cookie, SameSite};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use crate::config::{CookieConfig, CookieScope};
@@ -73,6 +77,14 @@ impl CookiePolicy {
         std::iter::once(&self.scope)
             .chain(&self.legacy_scopes)
             .flat_map(|scope| OWNED_COOKIES.map(|name| self.expire_in(name, scope)))
+            .collect()
+    }
+
+    /// Deletes the cookies called `names` under each legacy scope (not the current one).
+    pub fn expire_legacy(&self, names: &[&'static str]) -> Vec<Cookie<'static>> {
+        self.legacy_scopes
+            .iter()
+            .flat_map(|scope| names.iter().map(|name| self.expire_in(name, scope)))
             .collect()
     }
 
@@ -175,7 +187,62 @@ pub fn same_site_name(same_site: SameSite) -> &'static str {
 
 /// The value of the first cookie called `name` that the request carries.
 pub fn read(req: &HttpRequest, name: &str) -> Option<String> {
-    req.cookie(name).map(|cookie| cookie.value().to_owned())
+    read_all(req, name).into_iter().next()
+}
+
+/// Every value of the cookies called `name`, in the order the browser sent them. More than one
+/// means cookies of that name exist under several scopes (Domain or Path).
+pub fn read_all(req: &HttpRequest, name: &str) -> Vec<String> {
+    sent(req)
+        .filter(|(sent_name, _)| *sent_name == name)
+        .map(|(_, value)| value.to_owned())
+        .collect()
+}
+
+/// The names of the cookies the request carries, in order, repeated as often as sent.
+pub fn sent_names(req: &HttpRequest) -> Vec<String> {
+    sent(req).map(|(name, _)| name.to_owned()).collect()
+}
+
+fn sent(req: &HttpRequest) -> impl Iterator<Item = (&str, &str)> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let name = name.trim();
+            (!name.is_empty()).then(|| (name, value.trim().trim_matches('"')))
+        })
+}
+
+/// Middleware: a request that carries two cookies of the same (owned) name is the sign of
+/// overlapping scopes, left by an earlier deployment. Its response expires those names under every
+/// legacy scope, so the current cookie is the only one left and nobody gets stuck.
+pub async fn expire_duplicates(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let names = sent_names(req.request());
+    let duplicated: Vec<&'static str> = OWNED_COOKIES
+        .into_iter()
+        .filter(|owned| names.iter().filter(|name| name == owned).count() > 1)
+        .collect();
+    let mut response = next.call(req).await?;
+    if !duplicated.is_empty() {
+        let policy = &crate::auth::sessions::app_state(response.request()).policy;
+        for cookie in policy.expire_legacy(&duplicated) {
+            append(response.response_mut(), &cookie);
+        }
+    }
+    Ok(response)
+}
+
+/// Adds a `Set-Cookie` for `cookie` to `response` (beside any others of the same name).
+pub fn append(response: &mut HttpResponse<impl MessageBody>, cookie: &Cookie<'_>) {
+    if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,6 @@
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
@@ -210,9 +209,7 @@ fn return_to_of(req: &HttpRequest) -> String {
 }
 
 fn add_cookie(response: &mut HttpResponse, cookie: actix_web::cookie::Cookie<'static>) {
-    if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
+    crate::cookies::append(response, &cookie);
 }
 
 fn app_state(req: &HttpRequest) -> web::Data<AppState> {

@@ -13,7 +13,7 @@ use url::Url;
 use crate::auth::SessionStore;
 use crate::auth::idp::{IdpClient, IdpSettings};
 use crate::config::{Config, IdpConfig};
-use crate::cookies::CookiePolicy;
+use crate::cookies::{self, CookiePolicy};
 use crate::dev_idp::{self, DevClient, DevIdp, DevIdpControl, DevIdpOptions};
 use crate::secrets::{Secret, TokenCipher, load_or_create_dev_secret, random_token};
 use crate::{db, error, routes};
@@ -78,6 +78,7 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(web::FormConfig::default().limit(16 * 1024))
                 .wrap(from_fn(error::render_errors))
+                .wrap(from_fn(cookies::expire_duplicates))
                 .wrap(
                     headers
                         .iter()

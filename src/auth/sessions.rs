@@ -220,15 +220,23 @@ enum Lookup {
     Stale,
 }
 
+/// Most browsers send at most one session cookie; a few more mean overlapping scopes. Beyond this,
+/// the extra ones are not looked up.
+const MAX_SESSION_COOKIES: usize = 4;
+
 async fn current_session(req: &HttpRequest) -> Result<Lookup, AppError> {
-    let Some(id) = cookies::read(req, SESSION_COOKIE) else {
+    let ids = cookies::read_all(req, SESSION_COOKIE);
+    if ids.is_empty() {
         return Ok(Lookup::NoCookie);
-    };
+    }
     let state = app_state(req);
-    Ok(match state.sessions.find(&id).await? {
-        Some(session) => Lookup::Found(Box::new(session)),
-        None => Lookup::Stale,
-    })
+    // With cookies of an earlier deployment's scope beside the current one, the live one wins.
+    for id in ids.iter().take(MAX_SESSION_COOKIES) {
+        if let Some(session) = state.sessions.find(id).await? {
+            return Ok(Lookup::Found(Box::new(session)));
+        }
+    }
+    Ok(Lookup::Stale)
 }
 
 /// The application state, which every app built by `startup` registers.

@@ -1,13 +1,14 @@
-use actix_web::cookie::Cookie;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::sign_in::{self, CallbackQuery};
 use crate::auth::{MaybeSignedIn, sign_out as sign_out_flow};
 use crate::cookies::{self, SESSION_COOKIE, SIGN_IN_COOKIE};
 use crate::error::AppError;
-use crate::pages::see_other;
+use crate::pages::{Layout, render, see_other};
 use crate::secrets::constant_time_eq;
 use crate::startup::AppState;
 
@@ -39,10 +40,23 @@ pub async fn callback(
     let browser_state = cookies::read(&req, SIGN_IN_COOKIE);
     let signed_in = sign_in::complete(&state, browser_state.as_deref(), &query).await?;
     // A session the browser had before is over: the new sign-in replaces it.
-    if let Some(previous) = cookies::read(&req, SESSION_COOKIE) {
+    for previous in cookies::read_all(&req, SESSION_COOKIE) {
         state.sessions.end_by_id(&previous).await?;
     }
-    let mut response = see_other(&signed_in.return_to);
+    let mut response = if state.policy.same_site() == SameSite::Strict {
+        // This request is the end of a navigation that started at the IdP, another site; a
+        // redirect would continue it, and the browser would withhold the new Strict session
+        // cookie from the next page. A page of our own that moves on starts a same-site one.
+        render(
+            &ContinuePage {
+                layout: Layout::new(&state, None),
+                return_to: signed_in.return_to.clone(),
+            },
+            true,
+        )?
+    } else {
+        see_other(&signed_in.return_to)
+    };
     set_cookies(
         &mut response,
         [
@@ -51,6 +65,14 @@ pub async fn callback(
         ],
     );
     Ok(response)
+}
+
+/// `templates/continue.html`: moves the browser on to `return_to` (SameSite=Strict only).
+#[derive(Template)]
+#[template(path = "continue.html")]
+pub struct ContinuePage {
+    layout: Layout,
+    return_to: String,
 }
 
 #[derive(Deserialize)]
@@ -94,8 +116,6 @@ fn same_origin(req: &HttpRequest, state: &AppState) -> bool {
 
 fn set_cookies(response: &mut HttpResponse, cookies: impl IntoIterator<Item = Cookie<'static>>) {
     for cookie in cookies {
-        if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
-            response.headers_mut().append(header::SET_COOKIE, value);
-        }
+        cookies::append(response, &cookie);
     }
 }

@@ -1,9 +1,8 @@
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::auth::MaybeSignedIn;
-use crate::cookies::{OWNED_COOKIES, same_site_name};
+use crate::cookies::{self, OWNED_COOKIES, same_site_name};
 use crate::error::AppError;
 use crate::pages::{Layout, render};
 use crate::startup::AppState;
@@ -59,27 +58,16 @@ pub async fn cookies(
     render(&page, session.is_some())
 }
 
-/// Every cookie name in the request's Cookie headers, in order of first appearance, counted.
+/// Every cookie name the request carries, in order of first appearance, counted.
 fn sent_cookies(req: &HttpRequest) -> Vec<SentCookie> {
     let mut sent: Vec<SentCookie> = Vec::new();
-    let names = req
-        .headers()
-        .get_all(header::COOKIE)
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| {
-            pair.split_once('=')
-                .map(|(name, _)| name.trim())
-                .or(Some(pair.trim()))
-        })
-        .filter(|name| !name.is_empty());
-    for name in names {
+    for name in cookies::sent_names(req) {
         match sent.iter_mut().find(|cookie| cookie.name == name) {
             Some(cookie) => cookie.count += 1,
             None => sent.push(SentCookie {
-                name: name.to_owned(),
+                known: OWNED_COOKIES.contains(&name.as_str()),
+                name,
                 count: 1,
-                known: OWNED_COOKIES.contains(&name),
             }),
         }
     }

@@ -247,3 +247,25 @@ async fn sign_out_with_a_wrong_csrf_token_or_from_another_origin_changes_nothing
     assert_eq!(app.idp.count("revoke"), 0);
     assert_eq!(app.get("/account").await.status, 200, "still signed in");
 }
+
+#[tokio::test]
+async fn under_a_strict_policy_the_callback_moves_on_with_a_page_of_its_own() {
+    let app = crate::helpers::spawn_app_with(&[("COOKIE_SAME_SITE", "strict")]).await;
+
+    let callback = app.sign_in_returning_to("demo", Some("/account")).await;
+
+    // A redirect would continue the navigation that began at the IdP, a cross-site one, and
+    // the browser would withhold the Strict session cookie from /account.
+    assert_eq!(callback.status, 200, "{}", callback.body);
+    assert!(
+        callback
+            .body
+            .contains(r#"<meta http-equiv="refresh" content="0;url=/account">"#)
+    );
+    assert_eq!(
+        callback.set_cookie("session").same_site(),
+        Some(actix_web::cookie::SameSite::Strict)
+    );
+    assert_eq!(callback.headers["cache-control"], "no-store");
+    assert_eq!(app.get("/account").await.status, 200);
+}

@@ -41,6 +41,8 @@ pub struct TestApp {
     stop_handles: Vec<actix_web::dev::ServerHandle>,
     client: reqwest::Client,
     jar: Mutex<HashMap<(String, String), String>>,
+    /// Every Set-Cookie the app sent to this client, with the URL that sent it.
+    set_cookie_log: Mutex<Vec<(Url, Cookie<'static>)>>,
 }
 
 /// A response, read whole.
@@ -161,10 +163,14 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, settings: &[(&str, &str)]) -> 
     let stop_handles = app.stop_handles();
     tokio::spawn(app.run_until_stopped());
 
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let mut client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+    // A host such as app.localhost (for a COOKIE_DOMAIN test) resolves to the loopback listener.
+    let host = app_url.host_str().unwrap().to_owned();
+    if host != "localhost" {
+        let port = app_url.port().unwrap();
+        client = client.resolve(&host, std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    let client = client.build().unwrap();
     TestApp {
         app_url,
         idp_url,
@@ -175,6 +181,7 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, settings: &[(&str, &str)]) -> 
         stop_handles,
         client,
         jar: Mutex::new(HashMap::new()),
+        set_cookie_log: Mutex::new(Vec::new()),
     }
 }
 
@@ -185,6 +192,11 @@ impl TestApp {
             handle.stop(true).await;
         }
         (self.dir, self.jar.into_inner().unwrap())
+    }
+
+    /// Every Set-Cookie the app has sent this client so far, with the URL that sent it.
+    pub fn set_cookie_log(&self) -> Vec<(Url, Cookie<'static>)> {
+        self.set_cookie_log.lock().unwrap().clone()
     }
 
     /// Gives this client the cookies of another (the same browser, after a restart).
@@ -299,6 +311,15 @@ impl TestApp {
     // Max-Age=0 deletes it.
     fn store_cookies(&self, reply: &Reply) {
         let host = reply.url.host_str().unwrap().to_owned();
+        if Some(host.as_str()) == self.app_url.host_str() {
+            let mut log = self.set_cookie_log.lock().unwrap();
+            log.extend(
+                reply
+                    .set_cookies()
+                    .into_iter()
+                    .map(|cookie| (reply.url.clone(), cookie)),
+            );
+        }
         let mut jar = self.jar.lock().unwrap();
         for cookie in reply.set_cookies() {
             let key = (host.clone(), cookie.name().to_owned());

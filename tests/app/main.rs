@@ -2,6 +2,7 @@
 //! temporary folder, walked by a client that keeps cookies and follows no redirect by itself.
 
 mod callback;
+mod cookie_audit;
 mod flow;
 mod helpers;
 mod id_token;

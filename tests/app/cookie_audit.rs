@@ -1,0 +1,298 @@
+//! The header audit: every route in every state, under several cookie policies, and every
+//! Set-Cookie the app writes compared attribute by attribute with the policy.
+
+use std::collections::BTreeSet;
+
+use actix_web::cookie::time::Duration;
+use actix_web::cookie::{Cookie, SameSite};
+
+use crate::helpers::{TestApp, spawn_app_with};
+
+/// What the policy says, as the test expects it.
+struct Expected {
+    domain: Option<&'static str>,
+    path: &'static str,
+    same_site: SameSite,
+    secure: bool,
+    max_age: i64,
+}
+
+/// Walks every route in every state: anonymous, signed in, signed in with an expired access
+/// token, after invalid_grant, each error page, sign-out.
+async fn walk(app: &TestApp, username: &str) {
+    for path in [
+        "/",
+        "/account",
+        "/admin",
+        "/diagnostics/cookies",
+        "/healthz",
+        "/static/app.js",
+        "/nope",
+    ] {
+        app.get(path).await;
+    }
+    app.get("/auth/callback?code=x&state=y").await;
+    app.get_sign_in(Some("/admin")).await;
+    app.get("/auth/callback?error=access_denied").await;
+    app.post_sign_out("no-session").await;
+
+    app.sign_in_as(username).await;
+    for path in ["/", "/account", "/admin", "/diagnostics/cookies", "/nope"] {
+        app.get(path).await;
+    }
+    app.post_sign_out("wrong-token").await;
+    app.expire_access_tokens().await;
+    app.get("/account").await;
+    app.get("/admin").await;
+    app.idp.revoke_user(username);
+    app.expire_access_tokens().await;
+    app.get("/account").await;
+
+    app.sign_in_as(username).await;
+    let csrf = app.csrf_token().await;
+    app.post_sign_out(&csrf).await;
+    app.get("/account").await;
+}
+
+fn check(cookie: &Cookie<'_>, url: &url::Url, expected: &Expected) {
+    let at = format!("{cookie} (from {url})");
+    assert!(
+        ["session", "sign_in", "theme"].contains(&cookie.name()),
+        "an unknown cookie: {at}"
+    );
+    assert_eq!(cookie.domain(), expected.domain, "Domain: {at}");
+    assert_eq!(cookie.path(), Some(expected.path), "Path: {at}");
+    let same_site = match (cookie.name(), expected.same_site) {
+        // The documented exception: the sign-in attempt cookie survives the cross-site return.
+        ("sign_in", SameSite::Strict) => SameSite::Lax,
+        (_, same_site) => same_site,
+    };
+    assert_eq!(cookie.same_site(), Some(same_site), "SameSite: {at}");
+    assert_eq!(
+        cookie.secure().unwrap_or(false),
+        expected.secure,
+        "Secure: {at}"
+    );
+    assert_eq!(
+        cookie.http_only().unwrap_or(false),
+        cookie.name() != "theme",
+        "HttpOnly: {at}"
+    );
+    let max_age = cookie.max_age();
+    if cookie.value().is_empty() {
+        assert_eq!(max_age, Some(Duration::ZERO), "a deletion: {at}");
+    } else if cookie.name() == "session" {
+        assert_eq!(
+            max_age,
+            Some(Duration::seconds(expected.max_age)),
+            "Max-Age: {at}"
+        );
+    } else {
+        assert_eq!(
+            max_age, None,
+            "the sign-in attempt cookie lives for the browser session: {at}"
+        );
+    }
+}
+
+async fn audit(settings: &[(&str, &str)], expected: Expected) {
+    let app = spawn_app_with(settings).await;
+
+    walk(&app, "demo").await;
+
+    let log = app.set_cookie_log();
+    for (url, cookie) in &log {
+        check(cookie, url, &expected);
+    }
+    let kinds: BTreeSet<String> = log
+        .iter()
+        .map(|(_, c)| {
+            format!(
+                "{}:{}",
+                c.name(),
+                if c.value().is_empty() {
+                    "expire"
+                } else {
+                    "set"
+                }
+            )
+        })
+        .collect();
+    let all: BTreeSet<String> = [
+        "session:set",
+        "session:expire",
+        "sign_in:set",
+        "sign_in:expire",
+        "theme:expire",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    assert_eq!(kinds, all, "the walk saw every kind of Set-Cookie");
+}
+
+#[tokio::test]
+async fn every_set_cookie_follows_the_default_policy() {
+    audit(
+        &[],
+        Expected {
+            domain: None,
+            path: "/",
+            same_site: SameSite::Lax,
+            secure: false,
+            max_age: 2_592_000,
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn every_set_cookie_follows_a_policy_with_a_non_root_path() {
+    let settings = [("COOKIE_PATH", "/app"), ("COOKIE_MAX_AGE", "3600")];
+    audit(
+        &settings,
+        Expected {
+            domain: None,
+            path: "/app",
+            same_site: SameSite::Lax,
+            secure: false,
+            max_age: 3600,
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn every_set_cookie_follows_a_strict_policy() {
+    let settings = [("COOKIE_SAME_SITE", "strict")];
+    audit(
+        &settings,
+        Expected {
+            domain: None,
+            path: "/",
+            same_site: SameSite::Strict,
+            secure: false,
+            max_age: 2_592_000,
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn every_set_cookie_follows_a_same_site_none_policy() {
+    let settings = [("COOKIE_SAME_SITE", "none"), ("COOKIE_SECURE", "true")];
+    audit(
+        &settings,
+        Expected {
+            domain: None,
+            path: "/",
+            same_site: SameSite::None,
+            secure: true,
+            max_age: 2_592_000,
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn every_set_cookie_follows_a_secure_policy() {
+    let settings = [("COOKIE_SECURE", "true")];
+    audit(
+        &settings,
+        Expected {
+            domain: None,
+            path: "/",
+            same_site: SameSite::Lax,
+            secure: true,
+            max_age: 2_592_000,
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn every_set_cookie_follows_a_policy_with_a_domain() {
+    let settings = [
+        ("APP_BASE_URL", "http://app.localhost:0"),
+        ("COOKIE_DOMAIN", "app.localhost"),
+    ];
+    audit(
+        &settings,
+        Expected {
+            domain: Some("app.localhost"),
+            path: "/",
+            same_site: SameSite::Lax,
+            secure: false,
+            max_age: 2_592_000,
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn duplicate_cookies_are_expired_under_every_legacy_scope_and_the_live_session_wins() {
+    let app = spawn_app_with(&[("COOKIE_LEGACY_SCOPES", "|/old,localhost|/")]).await;
+    app.sign_in_as("demo").await;
+    let live = app.app_cookies()["session"].clone();
+    let url = app.url("/account");
+
+    // A stale session cookie from an earlier deployment, sent first, beside the live one.
+    let reply = app
+        .send(
+            reqwest::Client::new()
+                .get(url.clone())
+                .header("Cookie", format!("session=stale; session={live}")),
+            url,
+        )
+        .await;
+
+    assert_eq!(reply.status, 200, "the user is not stuck: {}", reply.body);
+    let cookies = reply.set_cookies();
+    let scopes: Vec<(Option<&str>, Option<&str>)> =
+        cookies.iter().map(|c| (c.domain(), c.path())).collect();
+    assert_eq!(
+        scopes,
+        [(None, Some("/old")), (Some("localhost"), Some("/"))]
+    );
+    assert!(
+        cookies
+            .iter()
+            .all(|c| c.name() == "session" && c.max_age() == Some(Duration::ZERO))
+    );
+}
+
+#[tokio::test]
+async fn sign_out_expires_every_cookie_under_every_legacy_scope() {
+    let app = spawn_app_with(&[("COOKIE_LEGACY_SCOPES", "|/old,localhost|/")]).await;
+    app.sign_in_as("demo").await;
+
+    let sign_out = app.post_sign_out(&app.csrf_token().await).await;
+
+    let mut scopes: Vec<String> = sign_out
+        .set_cookies()
+        .iter()
+        .map(|c| {
+            format!(
+                "{}@{}{}",
+                c.name(),
+                c.domain().unwrap_or("host"),
+                c.path().unwrap_or("")
+            )
+        })
+        .collect();
+    scopes.sort();
+    assert_eq!(
+        scopes,
+        [
+            "session@host/",
+            "session@host/old",
+            "session@localhost/",
+            "sign_in@host/",
+            "sign_in@host/old",
+            "sign_in@localhost/",
+            "theme@host/",
+            "theme@host/old",
+            "theme@localhost/",
+        ]
+    );
+}
