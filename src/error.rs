@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
+use crate::auth::Session;
 use crate::auth::sign_in::SignInFailure;
 use crate::cookies::{SESSION_COOKIE, SIGN_IN_COOKIE};
 use crate::pages::{ErrorPage, see_other, sign_in_path};
@@ -94,12 +95,14 @@ pub async fn render_errors(
     let page = match error.as_error::<AppError>() {
         Some(app_error) => {
             log(app_error);
-            page_for(response.request(), app_error)
+            let session = signed_in(response.request(), app_error).await;
+            page_for(response.request(), app_error, session.as_ref())
         }
         None => {
             let status = response.status();
             tracing::debug!(%status, error = %error, "request refused");
-            generic_page(response.request(), status)
+            let session = crate::auth::sessions::current(response.request()).await;
+            generic_page(response.request(), status, session.as_ref())
         }
     };
     let (req, _) = response.into_parts();
@@ -120,7 +123,15 @@ fn log(error: &AppError) {
     }
 }
 
-fn page_for(req: &HttpRequest, error: &AppError) -> HttpResponse {
+/// The session for the page's header, for errors shown as pages (not for redirects to sign in).
+async fn signed_in(req: &HttpRequest, error: &AppError) -> Option<Session> {
+    match error {
+        AppError::NotSignedIn { .. } | AppError::SessionEnded => None,
+        _ => crate::auth::sessions::current(req).await,
+    }
+}
+
+fn page_for(req: &HttpRequest, error: &AppError, session: Option<&Session>) -> HttpResponse {
     let state = app_state(req);
     let policy = &state.policy;
     match error {
@@ -139,42 +150,39 @@ fn page_for(req: &HttpRequest, error: &AppError) -> HttpResponse {
             response
         }
         AppError::SignInFailed(failure) => {
-            let mut response = ErrorPage::new(&state, StatusCode::BAD_REQUEST, "Sign-in did not complete", failure.to_string())
+            let mut response = ErrorPage::new(&state, session, StatusCode::BAD_REQUEST, "Sign-in did not complete", failure.to_string())
                 .offer_sign_in()
                 .respond();
             // The attempt is over either way; its cookie goes too.
             add_cookie(&mut response, policy.expire(SIGN_IN_COOKIE));
             response
         }
-        AppError::Forbidden => ErrorPage::new(
-            &state,
+        AppError::Forbidden => ErrorPage::new(&state, session,
             StatusCode::FORBIDDEN,
             "Not for your account",
             "You are signed in, but this page is only for members of the admins group. Ask an administrator to add you, then sign in again.".into(),
         )
         .respond(),
-        AppError::CsrfRejected => ErrorPage::new(
-            &state,
+        AppError::CsrfRejected => ErrorPage::new(&state, session,
             StatusCode::FORBIDDEN,
             "That form was not accepted",
             "The form was stale or was sent from another site, so nothing was changed. Reload the page and try again.".into(),
         )
         .respond(),
-        AppError::IdpUnavailable(_) => ErrorPage::new(
-            &state,
+        AppError::IdpUnavailable(_) => ErrorPage::new(&state, session,
             StatusCode::SERVICE_UNAVAILABLE,
             "The identity provider could not be reached",
             "You are still signed in. This page needs the identity provider, which did not answer in time. Try again in a moment.".into(),
         )
         .retry_after()
         .respond(),
-        AppError::NotFound => generic_page(req, StatusCode::NOT_FOUND),
-        AppError::Internal(_) => generic_page(req, StatusCode::INTERNAL_SERVER_ERROR),
+        AppError::NotFound => generic_page(req, StatusCode::NOT_FOUND, session),
+        AppError::Internal(_) => generic_page(req, StatusCode::INTERNAL_SERVER_ERROR, session),
     }
 }
 
 /// A page for errors without a story of their own: malformed requests, unknown routes, failures.
-fn generic_page(req: &HttpRequest, status: StatusCode) -> HttpResponse {
+fn generic_page(req: &HttpRequest, status: StatusCode, session: Option<&Session>) -> HttpResponse {
     let state = app_state(req);
     let (title, message) = match status {
         StatusCode::NOT_FOUND => (
@@ -194,7 +202,7 @@ fn generic_page(req: &HttpRequest, status: StatusCode) -> HttpResponse {
             "The server could not complete the request. Nothing you did caused it; please try again.",
         ),
     };
-    ErrorPage::new(&state, status, title, message.into()).respond()
+    ErrorPage::new(&state, session, status, title, message.into()).respond()
 }
 
 /// Where to come back to after signing in: the page asked for, if it was a page view.

@@ -104,9 +104,15 @@ pub struct ErrorPage {
 }
 
 impl ErrorPage {
-    pub fn new(state: &AppState, status: StatusCode, title: &'static str, message: String) -> Self {
+    pub fn new(
+        state: &AppState,
+        session: Option<&Session>,
+        status: StatusCode,
+        title: &'static str,
+        message: String,
+    ) -> Self {
         Self {
-            layout: Layout::new(state, None),
+            layout: Layout::new(state, session),
             status: status.as_u16(),
             title,
             message,

@@ -57,14 +57,20 @@
     });
   }
 
-  // Sign-out in one tab moves the app's other tabs to the signed-out state.
+  // Sign-out in one tab moves the app's other tabs to the signed-out state. The tab that signs
+  // out announces it once it is back from the IdP signed out, so the others reload a page the
+  // server already renders signed out.
   function setUpSignOutBroadcast() {
     if (!("BroadcastChannel" in window)) return;
     const channel = new BroadcastChannel("auth");
+    const signedIn = document.querySelector("main").dataset.signedIn === "true";
     const form = document.querySelector("form.sign-out");
-    if (form) form.addEventListener("submit", () => channel.postMessage("signed-out"));
+    if (form) form.addEventListener("submit", () => sessionStorage.setItem("signing-out", "1"));
+    if (!signedIn && sessionStorage.getItem("signing-out")) {
+      sessionStorage.removeItem("signing-out");
+      channel.postMessage("signed-out");
+    }
     channel.addEventListener("message", (event) => {
-      const signedIn = document.querySelector("main").dataset.signedIn === "true";
       if (event.data === "signed-out" && signedIn) window.location.replace("/");
     });
   }

@@ -8,11 +8,16 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a whole call to the IdP may take, connection included.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Makes `ring` the process-wide crypto provider of rustls, which reqwest's TLS takes its crypto
+/// from. Call before building any reqwest client; calling again is harmless.
+pub fn install_crypto_provider() {
+    // Err only means a provider is installed already (tests start many apps in one process).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Builds the client every IdP call goes through.
 pub fn client() -> anyhow::Result<reqwest::Client> {
-    // rustls takes its crypto from the process-wide provider; `ring` is the one this app builds.
-    // Installing twice (tests start many apps in one process) is harmless, hence the ignored result.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    install_crypto_provider();
     Ok(reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(REQUEST_TIMEOUT)

@@ -220,6 +220,15 @@ enum Lookup {
     Stale,
 }
 
+/// The request's session, if it has a live one; lookup failures count as none. For pages that
+/// only decorate with it, such as error pages.
+pub async fn current(req: &HttpRequest) -> Option<Session> {
+    match current_session(req).await {
+        Ok(Lookup::Found(session)) => Some(*session),
+        _ => None,
+    }
+}
+
 /// Most browsers send at most one session cookie; a few more mean overlapping scopes. Beyond this,
 /// the extra ones are not looked up.
 const MAX_SESSION_COOKIES: usize = 4;

@@ -17,6 +17,7 @@ fn shared_keys() -> &'static KeySet {
 }
 
 fn init_logging() {
+    cognito_web::auth::http::install_crypto_provider();
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
         if std::env::var_os("TEST_LOG").is_some() {

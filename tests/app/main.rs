@@ -1,6 +1,7 @@
 //! Integration tests: the app and the development IdP on ports the OS picks, SQLite in a
 //! temporary folder, walked by a client that keeps cookies and follows no redirect by itself.
 
+mod browser;
 mod callback;
 mod cookie_audit;
 mod flow;
