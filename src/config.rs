@@ -576,7 +576,49 @@ pub fn domain_covers(domain: &str, host: &str) -> bool {
 mod tests {
     use std::collections::HashMap;
 
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// Every setting of SPEC.md.
+    const SETTINGS: [&str; 19] = [
+        "APP_BASE_URL",
+        "APP_LISTEN",
+        "DATABASE_URL",
+        "APP_SECRET",
+        "COGNITO_DOMAIN",
+        "COGNITO_ISSUER",
+        "COGNITO_CLIENT_ID",
+        "COGNITO_CLIENT_SECRET",
+        "COGNITO_SCOPES",
+        "COGNITO_LOGOUT_URI",
+        "COOKIE_DOMAIN",
+        "COOKIE_PATH",
+        "COOKIE_SAME_SITE",
+        "COOKIE_SECURE",
+        "COOKIE_MAX_AGE",
+        "COOKIE_LEGACY_SCOPES",
+        "DEV_IDP_LISTEN",
+        "DEV_IDP_ACCESS_TOKEN_TTL",
+        "RUST_LOG",
+    ];
+
+    proptest! {
+        #[test]
+        fn any_values_give_a_config_or_one_line_naming_a_setting(
+            values in proptest::collection::vec(proptest::option::of(any::<String>()), SETTINGS.len())
+        ) {
+            let vars: HashMap<&str, String> =
+                SETTINGS.iter().zip(values).filter_map(|(name, value)| Some((*name, value?))).collect();
+
+            if let Err(error) = Config::from_lookup(|name| vars.get(name).cloned()) {
+                let line = error.to_string();
+                prop_assert!(SETTINGS.contains(&error.setting), "{}", line);
+                prop_assert!(line.starts_with(error.setting));
+                prop_assert!(!line.contains('\n') && !line.contains('\r'), "{:?}", line);
+            }
+        }
+    }
 
     fn parse(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let vars: HashMap<String, String> = vars

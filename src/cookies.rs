@@ -249,7 +249,34 @@ pub fn append(response: &mut HttpResponse<impl MessageBody>, cookie: &Cookie<'_>
 mod tests {
     use std::time::Duration;
 
+    use actix_web::test::TestRequest;
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn any_cookie_header_parses_without_panic_into_plain_names(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let Ok(value) = HeaderValue::from_bytes(&bytes) else { return Ok(()) };
+            let req = TestRequest::default().insert_header((header::COOKIE, value)).to_http_request();
+
+            for name in sent_names(&req) {
+                prop_assert!(!name.is_empty() && !name.contains(';') && !name.contains('='));
+            }
+            let _ = read_all(&req, SESSION_COOKIE);
+        }
+    }
+
+    #[test]
+    fn every_value_of_a_repeated_cookie_is_read_in_order() {
+        let req = TestRequest::default()
+            .insert_header((header::COOKIE, "session=a; theme=dark; session=b"))
+            .to_http_request();
+
+        assert_eq!(read_all(&req, SESSION_COOKIE), ["a", "b"]);
+        assert_eq!(sent_names(&req), ["session", "theme", "session"]);
+        assert_eq!(read(&req, THEME_COOKIE).as_deref(), Some("dark"));
+    }
 
     fn policy(domain: Option<&str>, path: &str, same_site: SameSite, secure: bool) -> CookiePolicy {
         CookiePolicy::new(&CookieConfig {

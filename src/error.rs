@@ -37,6 +37,9 @@ pub enum AppError {
     IdpUnavailable(#[source] anyhow::Error),
     #[error("not found")]
     NotFound,
+    /// A request over the size limits (see `limits`); the text says which.
+    #[error("request too large")]
+    TooLarge(&'static str),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -72,6 +75,7 @@ impl ResponseError for AppError {
             Self::SignInFailed(_) => StatusCode::BAD_REQUEST,
             Self::IdpUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::TooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -177,6 +181,14 @@ fn page_for(req: &HttpRequest, error: &AppError, session: Option<&Session>) -> H
         .retry_after()
         .respond(),
         AppError::NotFound => generic_page(req, StatusCode::NOT_FOUND, session),
+        AppError::TooLarge(what) => ErrorPage::new(
+            &state,
+            None,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "The request was too large",
+            format!("{what} Nothing was changed."),
+        )
+        .respond(),
         AppError::Internal(_) => generic_page(req, StatusCode::INTERNAL_SERVER_ERROR, session),
     }
 }

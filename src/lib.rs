@@ -7,6 +7,7 @@ pub mod cookies;
 pub mod db;
 pub mod dev_idp;
 pub mod error;
+pub mod limits;
 pub mod pages;
 pub mod routes;
 pub mod secrets;

@@ -16,7 +16,7 @@ use crate::config::{Config, IdpConfig};
 use crate::cookies::{self, CookiePolicy};
 use crate::dev_idp::{self, DevClient, DevIdp, DevIdpControl, DevIdpOptions};
 use crate::secrets::{Secret, TokenCipher, load_or_create_dev_secret, random_token};
-use crate::{db, error, routes};
+use crate::{db, error, limits, routes};
 
 /// What every request handler can reach: built things, not raw settings.
 pub struct AppState {
@@ -77,6 +77,9 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(web::FormConfig::default().limit(16 * 1024))
+                // Innermost first: limits refuse before any handler; every error becomes a page;
+                // duplicate cookies are expired on whatever the response ends up being.
+                .wrap(from_fn(limits::enforce))
                 .wrap(from_fn(error::render_errors))
                 .wrap(from_fn(cookies::expire_duplicates))
                 .wrap(

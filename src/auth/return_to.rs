@@ -51,7 +51,31 @@ fn percent_decode(value: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn whatever_the_input_an_accepted_value_is_a_path_on_this_app(value in any::<String>()) {
+            let base = Url::parse("http://localhost:8080").unwrap();
+
+            if let Some(accepted) = validate(&value, &base) {
+                prop_assert_eq!(&accepted, &value);
+                prop_assert!(accepted.starts_with('/') && !accepted.starts_with("//"));
+                prop_assert_eq!(base.join(&accepted).unwrap().origin(), base.origin());
+            }
+        }
+
+        #[test]
+        fn prefixing_a_slash_to_anything_never_leaves_the_app(value in any::<String>()) {
+            let base = Url::parse("http://localhost:8080").unwrap();
+
+            if let Some(accepted) = validate(&format!("/{value}"), &base) {
+                prop_assert_eq!(base.join(&accepted).unwrap().origin(), base.origin());
+            }
+        }
+    }
 
     #[test]
     fn local_paths_are_kept() {

@@ -16,16 +16,40 @@ fn shared_keys() -> &'static KeySet {
     KEYS.get_or_init(KeySet::generate)
 }
 
+/// Every log line of the test binary, at debug level: tests search it for secrets.
+static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+/// Writes log lines into `LOGS`, and to the test's output too when `TEST_LOG` is set.
+struct Capture;
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock().unwrap().extend_from_slice(buf);
+        if std::env::var_os("TEST_LOG").is_some() {
+            print!("{}", String::from_utf8_lossy(buf));
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// All the logs so far, of every test in this binary.
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
+}
+
 fn init_logging() {
     cognito_web::auth::http::install_crypto_provider();
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
-        if std::env::var_os("TEST_LOG").is_some() {
-            tracing_subscriber::fmt()
-                .with_env_filter("debug")
-                .with_test_writer()
-                .init();
-        }
+        tracing_subscriber::fmt()
+            .with_env_filter("debug")
+            .with_ansi(false)
+            .with_writer(|| Capture)
+            .init();
     });
 }
 

@@ -1,13 +1,17 @@
 //! Integration tests: the app and the development IdP on ports the OS picks, SQLite in a
 //! temporary folder, walked by a client that keeps cookies and follows no redirect by itself.
 
+mod attacks;
 mod browser;
 mod callback;
 mod cookie_audit;
 mod flow;
+mod headers;
 mod helpers;
 mod id_token;
 mod process;
+mod properties;
 mod refresh;
 mod return_to;
+mod secrets;
 mod startup;
