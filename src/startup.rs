@@ -31,6 +31,7 @@ pub struct AppState {
 /// The app, and the development IdP when it runs, bound and ready to run.
 pub struct Application {
     base_url: Url,
+    state: web::Data<AppState>,
     server: Server,
     dev_idp: Option<DevIdp>,
 }
@@ -73,6 +74,7 @@ impl Application {
         });
 
         let headers = security_headers(&config, &settings);
+        let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -94,9 +96,15 @@ impl Application {
 
         Ok(Self {
             base_url: config.base_url,
+            state: app_state,
             server,
             dev_idp,
         })
+    }
+
+    /// The state the handlers share (for tests and tools running the app in-process).
+    pub fn state(&self) -> &web::Data<AppState> {
+        &self.state
     }
 
     /// The app's public origin.

@@ -1,6 +1,6 @@
 //! Sessions: starting one after a verified sign-in, finding the one a request belongs to, and
-//! ending it. `SessionStore::find` is the single place a request's session is looked up, so a
-//! cache can sit there later without touching handlers. Tokens are sealed before they are stored.
+//! ending it. `SessionStore::find` is the single place a request's session is looked up; the
+//! cache in `auth::cache` sits there, invisible to handlers. Tokens are sealed before storage.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -8,6 +8,7 @@ use std::pin::Pin;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use sqlx::SqlitePool;
 
+use crate::auth::cache::{Profile, SessionCache};
 use crate::auth::id_token::IdTokenClaims;
 use crate::auth::idp::TokenSet;
 use crate::cookies::{self, SESSION_COOKIE};
@@ -75,6 +76,7 @@ pub struct SessionStore {
     pool: SqlitePool,
     cipher: TokenCipher,
     max_age_seconds: i64,
+    cache: SessionCache,
 }
 
 impl SessionStore {
@@ -83,6 +85,7 @@ impl SessionStore {
             pool,
             cipher,
             max_age_seconds: max_age.as_secs() as i64,
+            cache: SessionCache::default(),
         }
     }
 
@@ -122,28 +125,60 @@ impl SessionStore {
 
     /// The live session whose cookie carries `id`, if any.
     pub async fn find(&self, id: &str) -> anyhow::Result<Option<Session>> {
-        Ok(db::sessions::find(&self.pool, &hash(id), db::now())
-            .await?
-            .map(Session::from_row))
+        let id_hash = hash(id);
+        let now = db::now();
+        if let Some(session) = self.cache.get(&id_hash, now) {
+            return Ok(Some(session));
+        }
+        self.read(&id_hash, now).await
     }
 
-    /// The session as the database holds it now, bypassing anything in front of it.
+    /// The session as the database holds it now, bypassing the cache (and refreshing it).
     pub async fn reload(&self, session: &Session) -> anyhow::Result<Option<Session>> {
-        Ok(db::sessions::find(&self.pool, session.id_hash(), db::now())
+        self.read(session.id_hash(), db::now()).await
+    }
+
+    async fn read(&self, id_hash: &str, now: i64) -> anyhow::Result<Option<Session>> {
+        let session = db::sessions::find(&self.pool, id_hash, now)
             .await?
-            .map(Session::from_row))
+            .map(Session::from_row);
+        match &session {
+            Some(session) => self.cache.put(session),
+            None => self.cache.remove(id_hash),
+        }
+        Ok(session)
     }
 
     /// Ends the session whose cookie carries `id`.
     pub async fn end_by_id(&self, id: &str) -> anyhow::Result<()> {
-        db::sessions::delete(&self.pool, &hash(id)).await?;
-        Ok(())
+        self.delete(&hash(id)).await
     }
 
     /// Ends `session`.
     pub async fn end(&self, session: &Session) -> anyhow::Result<()> {
-        db::sessions::delete(&self.pool, session.id_hash()).await?;
+        self.delete(session.id_hash()).await
+    }
+
+    async fn delete(&self, id_hash: &str) -> anyhow::Result<()> {
+        self.cache.remove(id_hash);
+        db::sessions::delete(&self.pool, id_hash).await?;
         Ok(())
+    }
+
+    /// Forgets every cached session, for tools and tests that change the database behind the
+    /// app's back and cannot wait for the cache's revalidation.
+    pub fn clear_cache(&self) {
+        self.cache.clear();
+    }
+
+    /// The userInfo answer fetched with the session's current access token, if there is one.
+    pub fn cached_profile(&self, session: &Session) -> Option<Profile> {
+        self.cache.profile(session)
+    }
+
+    /// Keeps a userInfo answer for as long as the access token it was fetched with.
+    pub fn keep_profile(&self, session: &Session, profile: &Profile) {
+        self.cache.put_profile(session, profile);
     }
 
     pub fn access_token(&self, session: &Session) -> anyhow::Result<Secret<String>> {

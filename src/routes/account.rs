@@ -1,8 +1,7 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use crate::auth::idp::UserInfoError;
-use crate::auth::{SignedIn, refresh};
+use crate::auth::{SignedIn, profile, refresh};
 use crate::error::AppError;
 use crate::pages::{Layout, render};
 use crate::startup::AppState;
@@ -28,16 +27,7 @@ pub async fn account(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let session = refresh::fresh(&state, session).await?;
-    let access_token = state.sessions.access_token(&session)?;
-    let profile = match state.idp.user_info(&access_token).await {
-        Ok(profile) => profile,
-        // A fresh token refused: revoked, or the user was signed out globally.
-        Err(UserInfoError::TokenRejected) => {
-            state.sessions.end(&session).await?;
-            return Err(AppError::SessionEnded);
-        }
-        Err(UserInfoError::Unreachable(cause)) => return Err(AppError::IdpUnavailable(cause)),
-    };
+    let profile = profile::user_info(&state, &session).await?;
     let user = &session.user;
     let page = AccountPage {
         layout: Layout::new(&state, Some(&session)),

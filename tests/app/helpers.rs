@@ -64,6 +64,7 @@ pub struct TestApp {
     pub issuer: String,
     pub client_secret: String,
     stop_handles: Vec<actix_web::dev::ServerHandle>,
+    state: actix_web::web::Data<cognito_web::startup::AppState>,
     client: reqwest::Client,
     jar: Mutex<HashMap<(String, String), String>>,
     /// Every Set-Cookie the app sent to this client, with the URL that sent it.
@@ -186,6 +187,7 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, settings: &[(&str, &str)]) -> 
     let (issuer, dev_client) = app.dev_idp_client().unwrap();
     let (issuer, client_secret) = (issuer.to_owned(), dev_client.client_secret.clone().unwrap());
     let stop_handles = app.stop_handles();
+    let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
 
     let mut client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
@@ -204,6 +206,7 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, settings: &[(&str, &str)]) -> 
         issuer,
         client_secret,
         stop_handles,
+        state,
         client,
         jar: Mutex::new(HashMap::new()),
         set_cookie_log: Mutex::new(Vec::new()),
@@ -234,16 +237,21 @@ impl TestApp {
         format!("sqlite://{}", self.dir.path().join("app.db").display())
     }
 
-    /// Makes every session's access token expired, as time would.
+    /// Makes every session's access token expired, as time would (and makes the app forget its
+    /// cached copies, which it would otherwise trust for up to a second).
     pub async fn expire_access_tokens(&self) {
+        self.change_database("update sessions set access_expires_at = unixepoch() - 1")
+            .await;
+    }
+
+    /// Runs `sql` on the app's database behind its back, then clears the app's session cache.
+    pub async fn change_database(&self, sql: &'static str) {
         let pool = sqlx::SqlitePool::connect(&self.database_url())
             .await
             .unwrap();
-        sqlx::query("update sessions set access_expires_at = unixepoch() - 1")
-            .execute(&pool)
-            .await
-            .unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
         pool.close().await;
+        self.state.sessions.clear_cache();
     }
 
     /// An absolute URL for `path` on the app; absolute URLs pass through.

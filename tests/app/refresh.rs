@@ -322,3 +322,62 @@ async fn cookies_on_the_invalid_grant_path_follow_a_non_default_policy() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn user_info_is_fetched_once_per_access_token() {
+    let app = spawn_app().await;
+    app.sign_in_as("demo").await;
+
+    for _ in 0..3 {
+        assert_eq!(app.get("/account").await.status, 200);
+    }
+    let before_refresh = app.idp.count("userInfo");
+    app.expire_access_tokens().await;
+    let after_refresh = app.get("/account").await;
+
+    assert_eq!(before_refresh, 1);
+    assert!(after_refresh.body.contains("Dana Demo"));
+    assert_eq!(
+        app.idp.count("userInfo"),
+        2,
+        "a new access token, a new userInfo call"
+    );
+}
+
+#[tokio::test]
+async fn a_session_signed_out_by_another_process_stops_working_there_within_the_bound() {
+    let app = Arc::new(spawn_app().await);
+    let other = crate::process::spawn_second_process(&app).await;
+    app.sign_in_as("demo").await;
+    let session = app.app_cookies()["session"].clone();
+    let elsewhere = other.url("/account").to_string();
+    assert_eq!(
+        app.get(&elsewhere).await.status,
+        200,
+        "the other process has it cached now"
+    );
+
+    app.post_sign_out(&app.csrf_token().await).await;
+    app.plant_cookie("session", &session);
+
+    // Wait for the condition, with room for a slow machine; the bound itself is documented.
+    let bound = cognito_web::auth::cache::REVALIDATE_AFTER;
+    let started = std::time::Instant::now();
+    loop {
+        let reply = app.get(&elsewhere).await;
+        if reply.status == 303 {
+            break;
+        }
+        assert_eq!(reply.status, 200);
+        assert!(
+            started.elapsed() < bound + std::time::Duration::from_secs(30),
+            "still served"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        app.get("/account").await.status,
+        303,
+        "and at once in the process that signed out"
+    );
+}

@@ -1,0 +1,96 @@
+//! In-memory copies of recently used sessions and their userInfo answers, in front of SQLite.
+//!
+//! The database stays the truth. This process updates or drops an entry whenever it changes the
+//! session (sign-in, refresh, sign-out, `invalid_grant`), and re-reads any entry older than
+//! [`REVALIDATE_AFTER`], so a session ended by *another* process sharing the database is served
+//! here for at most that long.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::auth::Session;
+
+/// How long a cached session is trusted before it is read from the database again.
+pub const REVALIDATE_AFTER: Duration = Duration::from_secs(1);
+/// Most sessions kept; a session with its sealed tokens takes about 4 KB.
+const MAX_ENTRIES: usize = 10_000;
+
+/// A userInfo answer, good while the access token it was fetched with is the current one.
+pub type Profile = std::collections::BTreeMap<String, serde_json::Value>;
+
+struct Entry {
+    session: Session,
+    read_at: Instant,
+    /// userInfo for this session's current access token (dropped when the session changes).
+    profile: Option<Profile>,
+}
+
+/// The cache; keys are session id hashes.
+#[derive(Default)]
+pub struct SessionCache {
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+impl SessionCache {
+    /// The cached session, if it was read recently enough and has not ended.
+    pub fn get(&self, id_hash: &str, now: i64) -> Option<Session> {
+        let entries = self.entries.lock().expect("session cache lock");
+        let entry = entries.get(id_hash)?;
+        (entry.read_at.elapsed() < REVALIDATE_AFTER && entry.session.row.expires_at > now)
+            .then(|| entry.session.clone())
+    }
+
+    /// Stores what the database just said about a session. A profile survives only while the
+    /// access token is the one it was fetched with.
+    pub fn put(&self, session: &Session) {
+        let mut entries = self.entries.lock().expect("session cache lock");
+        if entries.len() >= MAX_ENTRIES && !entries.contains_key(session.id_hash()) {
+            entries.retain(|_, entry| entry.read_at.elapsed() < REVALIDATE_AFTER);
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        let profile = entries
+            .remove(session.id_hash())
+            .filter(|old| old.session.row.access_token == session.row.access_token)
+            .and_then(|old| old.profile);
+        entries.insert(
+            session.id_hash().to_owned(),
+            Entry {
+                session: session.clone(),
+                read_at: Instant::now(),
+                profile,
+            },
+        );
+    }
+
+    pub fn clear(&self) {
+        self.entries.lock().expect("session cache lock").clear();
+    }
+
+    pub fn remove(&self, id_hash: &str) {
+        self.entries
+            .lock()
+            .expect("session cache lock")
+            .remove(id_hash);
+    }
+
+    /// The userInfo answer cached for the session's current access token.
+    pub fn profile(&self, session: &Session) -> Option<Profile> {
+        let entries = self.entries.lock().expect("session cache lock");
+        let entry = entries.get(session.id_hash())?;
+        (entry.session.row.access_token == session.row.access_token)
+            .then(|| entry.profile.clone())
+            .flatten()
+    }
+
+    pub fn put_profile(&self, session: &Session, profile: &Profile) {
+        let mut entries = self.entries.lock().expect("session cache lock");
+        if let Some(entry) = entries.get_mut(session.id_hash())
+            && entry.session.row.access_token == session.row.access_token
+        {
+            entry.profile = Some(profile.clone());
+        }
+    }
+}
