@@ -217,15 +217,12 @@ impl FromRequest for SignedIn {
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            match current_session(&req).await? {
-                Lookup::Found(session) => Ok(SignedIn(*session)),
-                Lookup::NoCookie => Err(AppError::NotSignedIn {
-                    stale_cookie: false,
-                }),
-                Lookup::Stale => Err(AppError::NotSignedIn { stale_cookie: true }),
-            }
+        lookup_then(req, |lookup| match lookup {
+            Lookup::Found(session) => Ok(SignedIn(*session)),
+            Lookup::NoCookie => Err(AppError::NotSignedIn {
+                stale_cookie: false,
+            }),
+            Lookup::Stale => Err(AppError::NotSignedIn { stale_cookie: true }),
         })
     }
 }
@@ -238,14 +235,20 @@ impl FromRequest for MaybeSignedIn {
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            match current_session(&req).await? {
-                Lookup::Found(session) => Ok(MaybeSignedIn(Some(*session))),
-                Lookup::NoCookie | Lookup::Stale => Ok(MaybeSignedIn(None)),
-            }
+        lookup_then(req, |lookup| match lookup {
+            Lookup::Found(session) => Ok(MaybeSignedIn(Some(*session))),
+            Lookup::NoCookie | Lookup::Stale => Ok(MaybeSignedIn(None)),
         })
     }
+}
+
+/// Looks the request's session up, then turns the outcome into an extractor's result.
+fn lookup_then<T: 'static>(
+    req: &HttpRequest,
+    then: fn(Lookup) -> Result<T, AppError>,
+) -> Pin<Box<dyn Future<Output = Result<T, AppError>>>> {
+    let req = req.clone();
+    Box::pin(async move { then(current_session(&req).await?) })
 }
 
 enum Lookup {

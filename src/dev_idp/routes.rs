@@ -740,8 +740,11 @@ async fn control_revoke_user(state: State, body: web::Json<RevokeUser>) -> HttpR
 }
 
 async fn control_rotate_keys(state: State) -> HttpResponse {
-    match super::DevIdpControl(state.into_inner()).rotate_keys() {
-        Ok(()) => HttpResponse::NoContent().finish(),
+    // Generating RSA keys takes a while: off the async worker.
+    let control = super::DevIdpControl(state.into_inner());
+    match web::block(move || control.rotate_keys()).await {
+        Ok(Ok(())) => HttpResponse::NoContent().finish(),
+        Ok(Err(error)) => HttpResponse::InternalServerError().body(error.to_string()),
         Err(error) => HttpResponse::InternalServerError().body(error.to_string()),
     }
 }

@@ -131,19 +131,18 @@ async fn audit(settings: &[(&str, &str)], expected: Expected) {
     assert_eq!(kinds, all, "the walk saw every kind of Set-Cookie");
 }
 
+/// The default policy; tests change what their settings change.
+const DEFAULT: Expected = Expected {
+    domain: None,
+    path: "/",
+    same_site: SameSite::Lax,
+    secure: false,
+    max_age: 2_592_000,
+};
+
 #[tokio::test]
 async fn every_set_cookie_follows_the_default_policy() {
-    audit(
-        &[],
-        Expected {
-            domain: None,
-            path: "/",
-            same_site: SameSite::Lax,
-            secure: false,
-            max_age: 2_592_000,
-        },
-    )
-    .await;
+    audit(&[], DEFAULT).await;
 }
 
 #[tokio::test]
@@ -152,11 +151,9 @@ async fn every_set_cookie_follows_a_policy_with_a_non_root_path() {
     audit(
         &settings,
         Expected {
-            domain: None,
             path: "/app",
-            same_site: SameSite::Lax,
-            secure: false,
             max_age: 3600,
+            ..DEFAULT
         },
     )
     .await;
@@ -168,11 +165,8 @@ async fn every_set_cookie_follows_a_strict_policy() {
     audit(
         &settings,
         Expected {
-            domain: None,
-            path: "/",
             same_site: SameSite::Strict,
-            secure: false,
-            max_age: 2_592_000,
+            ..DEFAULT
         },
     )
     .await;
@@ -184,11 +178,9 @@ async fn every_set_cookie_follows_a_same_site_none_policy() {
     audit(
         &settings,
         Expected {
-            domain: None,
-            path: "/",
             same_site: SameSite::None,
             secure: true,
-            max_age: 2_592_000,
+            ..DEFAULT
         },
     )
     .await;
@@ -200,11 +192,8 @@ async fn every_set_cookie_follows_a_secure_policy() {
     audit(
         &settings,
         Expected {
-            domain: None,
-            path: "/",
-            same_site: SameSite::Lax,
             secure: true,
-            max_age: 2_592_000,
+            ..DEFAULT
         },
     )
     .await;
@@ -220,10 +209,7 @@ async fn every_set_cookie_follows_a_policy_with_a_domain() {
         &settings,
         Expected {
             domain: Some("app.localhost"),
-            path: "/",
-            same_site: SameSite::Lax,
-            secure: false,
-            max_age: 2_592_000,
+            ..DEFAULT
         },
     )
     .await;

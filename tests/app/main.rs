@@ -5,6 +5,7 @@ mod attacks;
 mod browser;
 mod callback;
 mod cookie_audit;
+mod dev_idp;
 mod flow;
 mod headers;
 mod helpers;

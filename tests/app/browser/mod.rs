@@ -228,22 +228,29 @@ async fn plant_legacy_cookies(browser: &Browser, app: &TestApp) {
         .await;
 }
 
-#[tokio::test]
-async fn sign_out_leaves_no_cookie_under_any_legacy_scope() {
-    let Some(browser) = Browser::start().await else {
-        return;
-    };
+/// A browser signed in to an app whose earlier deployments left session cookies behind.
+async fn signed_in_beside_legacy_cookies() -> Option<(Browser, TestApp)> {
+    let browser = Browser::start().await?;
     let app = spawn_app_with(&LEGACY).await;
     browser.goto(app.url("/").as_str()).await;
     sign_in_with_the_form(&browser, "demo", false).await;
     plant_legacy_cookies(&browser, &app).await;
-    assert_eq!(
-        app_cookies(&browser.all_cookies().await, &app)
-            .iter()
-            .filter(|c| c.name == "session")
-            .count(),
-        3
-    );
+    Some((browser, app))
+}
+
+fn session_cookies(jar: &[BrowserCookie], app: &TestApp) -> Vec<BrowserCookie> {
+    app_cookies(jar, app)
+        .into_iter()
+        .filter(|c| c.name == "session")
+        .collect()
+}
+
+#[tokio::test]
+async fn sign_out_leaves_no_cookie_under_any_legacy_scope() {
+    let Some((browser, app)) = signed_in_beside_legacy_cookies().await else {
+        return;
+    };
+    assert_eq!(session_cookies(&browser.all_cookies().await, &app).len(), 3);
 
     browser.click("#sign-out").await;
     browser.wait_for_path("/").await;
@@ -256,21 +263,14 @@ async fn sign_out_leaves_no_cookie_under_any_legacy_scope() {
 
 #[tokio::test]
 async fn a_duplicate_session_cookie_is_cleaned_up_and_the_user_is_not_stuck() {
-    let Some(browser) = Browser::start().await else {
+    let Some((browser, app)) = signed_in_beside_legacy_cookies().await else {
         return;
     };
-    let app = spawn_app_with(&LEGACY).await;
-    browser.goto(app.url("/").as_str()).await;
-    sign_in_with_the_form(&browser, "demo", false).await;
-    plant_legacy_cookies(&browser, &app).await;
 
     browser.goto(app.url("/account").as_str()).await;
 
     browser.wait_for("#email").await;
-    let sessions: Vec<BrowserCookie> = app_cookies(&browser.all_cookies().await, &app)
-        .into_iter()
-        .filter(|c| c.name == "session")
-        .collect();
+    let sessions = session_cookies(&browser.all_cookies().await, &app);
     assert_eq!(
         sessions.len(),
         1,

@@ -1,0 +1,506 @@
+//! The development IdP answers as Cognito does (shared/docs/cognito-protocol.md §12): the app
+//! is tested against it, so its fidelity is tested too.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cognito_web::dev_idp::CLIENT_ID;
+use serde_json::Value;
+
+use crate::helpers::{TestApp, spawn_app};
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn jwt_part(token: &str, index: usize) -> Value {
+    let part = token.split('.').nth(index).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+fn idp(app: &TestApp, path: &str) -> String {
+    app.idp_url.join(path).unwrap().to_string()
+}
+
+fn idp_with<K: AsRef<str>, V: AsRef<str>>(app: &TestApp, path: &str, params: &[(K, V)]) -> String {
+    url::Url::parse_with_params(
+        &idp(app, path),
+        params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())),
+    )
+    .unwrap()
+    .to_string()
+}
+
+/// A fresh code from the real login form, with the PKCE verifier the app stored for it.
+async fn code_and_verifier(app: &TestApp) -> (String, String) {
+    let callback = app.callback_url("demo", None).await;
+    let code = callback
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let pool = sqlx::SqlitePool::connect(&app.database_url())
+        .await
+        .unwrap();
+    let verifier: (String,) = sqlx::query_as("select pkce_verifier from sign_in_attempts")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    (code, verifier.0)
+}
+
+async fn token_request(app: &TestApp, form: &[(&str, &str)]) -> (u16, Value) {
+    let response = client()
+        .post(idp(app, "/oauth2/token"))
+        .basic_auth(CLIENT_ID, Some(&app.client_secret))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/json;charset=UTF-8"
+    );
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn authorize_never_redirects_to_an_unregistered_uri() {
+    let app = spawn_app().await;
+
+    let reply = client()
+        .get(idp_with(
+            &app,
+            "/oauth2/authorize",
+            &[
+                ("response_type", "code"),
+                ("client_id", CLIENT_ID),
+                ("redirect_uri", "https://evil.example/cb"),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(reply.status(), 302);
+    let location = reply.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        location,
+        format!("/error?error=redirect_mismatch&client_id={CLIENT_ID}")
+    );
+    assert_eq!(
+        client()
+            .get(idp(&app, &location))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+}
+
+#[tokio::test]
+async fn authorize_sends_errors_back_to_a_registered_uri() {
+    let app = spawn_app().await;
+    let callback = app.url("/auth/callback").to_string();
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (&[("response_type", "token")], "unauthorized_client"),
+        (
+            &[("response_type", "code"), ("code_challenge", "abc")],
+            "invalid_request",
+        ),
+        (
+            &[("response_type", "code"), ("scope", "email")],
+            "invalid_scope",
+        ),
+        (
+            &[("response_type", "code"), ("prompt", "none")],
+            "login_required",
+        ),
+    ];
+
+    for (params, error) in cases {
+        let mut query = vec![
+            ("client_id", CLIENT_ID),
+            ("redirect_uri", callback.as_str()),
+            ("state", "s1"),
+        ];
+        query.extend_from_slice(params);
+
+        let reply = client()
+            .get(idp_with(&app, "/oauth2/authorize", &query))
+            .send()
+            .await
+            .unwrap();
+
+        let location = url::Url::parse(reply.headers()["location"].to_str().unwrap()).unwrap();
+        let pairs: HashMap<_, _> = location.query_pairs().into_owned().collect();
+        assert_eq!(pairs["error"], error, "{params:?}");
+        assert_eq!(pairs["state"], "s1", "{params:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_token_endpoint_refuses_like_cognito() {
+    let app = spawn_app().await;
+    let url = idp(&app, "/oauth2/token");
+
+    let json_body = client()
+        .post(&url)
+        .json(&serde_json::json!({"grant_type": "refresh_token"}))
+        .send()
+        .await
+        .unwrap();
+    let get = client().get(&url).send().await.unwrap();
+    let no_client = client()
+        .post(&url)
+        .form(&[("grant_type", "refresh_token")])
+        .send()
+        .await
+        .unwrap();
+    let wrong_secret = client()
+        .post(&url)
+        .basic_auth(CLIENT_ID, Some("wrong"))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", "x")])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(json_body.status(), 405);
+    assert!(json_body.text().await.unwrap().is_empty());
+    assert_eq!(get.status(), 405);
+    assert_eq!(no_client.status(), 400);
+    assert_eq!(
+        no_client.json::<Value>().await.unwrap(),
+        serde_json::json!({"error": "invalid_client"})
+    );
+    assert_eq!(wrong_secret.status(), 400);
+    for (form, error) in [
+        (vec![("grant_type", "password")], "unsupported_grant_type"),
+        (vec![], "invalid_request"),
+        (vec![("grant_type", "refresh_token")], "invalid_request"),
+        (
+            vec![
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "not-a-token"),
+            ],
+            "invalid_grant",
+        ),
+        (
+            vec![
+                ("grant_type", "authorization_code"),
+                ("code", "nope"),
+                ("redirect_uri", "x"),
+            ],
+            "invalid_grant",
+        ),
+    ] {
+        assert_eq!(
+            token_request(&app, &form).await,
+            (400, serde_json::json!({ "error": error })),
+            "{form:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn codes_are_bound_to_the_redirect_uri_and_the_pkce_challenge() {
+    let app = spawn_app().await;
+    let callback = app.url("/auth/callback").to_string();
+
+    let (code, _) = code_and_verifier(&app).await;
+    let wrong_redirect = token_request(
+        &app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "http://localhost/other"),
+            ("code_verifier", "v"),
+        ],
+    )
+    .await;
+    let (code, _) = code_and_verifier(&app).await;
+    let wrong_verifier = token_request(
+        &app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &callback),
+            ("code_verifier", "not-it"),
+        ],
+    )
+    .await;
+
+    assert_eq!(
+        wrong_redirect,
+        (
+            400,
+            serde_json::json!({"error": "unauthorized_client", "error_description": "invalid_redirect"})
+        )
+    );
+    assert_eq!(
+        wrong_verifier,
+        (400, serde_json::json!({"error": "invalid_grant"}))
+    );
+}
+
+#[tokio::test]
+async fn tokens_userinfo_and_revocation_have_cognitos_shape() {
+    let app = spawn_app().await;
+    let (code, verifier) = code_and_verifier(&app).await;
+    let callback = app.url("/auth/callback").to_string();
+
+    let (status, tokens) = token_request(
+        &app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &callback),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+
+    assert_eq!(status, 200);
+    let keys: Vec<&str> = tokens
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "access_token",
+            "expires_in",
+            "id_token",
+            "refresh_token",
+            "token_type"
+        ]
+    );
+    assert_eq!(
+        (tokens["token_type"].as_str(), tokens["expires_in"].as_i64()),
+        (Some("Bearer"), Some(3600))
+    );
+    let (id_token, access_token) = (
+        tokens["id_token"].as_str().unwrap(),
+        tokens["access_token"].as_str().unwrap(),
+    );
+    let refresh_token = tokens["refresh_token"].as_str().unwrap();
+    let (id_header, access_header) = (jwt_part(id_token, 0), jwt_part(access_token, 0));
+    assert_eq!(
+        id_header.as_object().unwrap().len(),
+        2,
+        "only kid and alg: {id_header}"
+    );
+    assert_eq!(id_header["alg"], "RS256");
+    assert_ne!(
+        id_header["kid"], access_header["kid"],
+        "ID and access tokens have their own keys"
+    );
+    let id = jwt_part(id_token, 1);
+    assert_eq!(
+        (id["aud"].as_str(), id["token_use"].as_str()),
+        (Some(CLIENT_ID), Some("id"))
+    );
+    assert_eq!(
+        (
+            id["cognito:username"].as_str(),
+            id["email_verified"].as_bool()
+        ),
+        (Some("demo"), Some(true))
+    );
+    assert!(id["nonce"].is_string() && id["at_hash"].is_string() && id["origin_jti"].is_string());
+    assert!(
+        id.get("cognito:groups").is_none(),
+        "absent, not empty, without groups"
+    );
+    let access = jwt_part(access_token, 1);
+    assert!(access.get("aud").is_none());
+    assert_eq!(
+        (access["client_id"].as_str(), access["token_use"].as_str()),
+        (Some(CLIENT_ID), Some("access"))
+    );
+    assert_eq!(
+        (access["username"].as_str(), access["version"].as_i64()),
+        (Some("demo"), Some(2))
+    );
+    assert_eq!(access["scope"], "openid email profile");
+    assert_eq!(refresh_token.split('.').count(), 5);
+    assert!(
+        refresh_token
+            .starts_with("eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiUlNBLU9BRVAifQ.")
+    );
+
+    let user_info = client()
+        .get(idp(&app, "/oauth2/userInfo"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(user_info.status(), 200);
+    let profile: Value = user_info.json().await.unwrap();
+    assert_eq!(
+        (
+            profile["email_verified"].as_str(),
+            profile["username"].as_str()
+        ),
+        (Some("true"), Some("demo"))
+    );
+    let anonymous = client()
+        .get(idp(&app, "/oauth2/userInfo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 400);
+    assert!(
+        anonymous.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_request")
+    );
+
+    let revoke = |token: String| {
+        let app_secret = app.client_secret.clone();
+        let url = idp(&app, "/oauth2/revoke");
+        async move {
+            client()
+                .post(url)
+                .basic_auth(CLIENT_ID, Some(app_secret))
+                .form(&[("token", token)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        revoke(access_token.to_owned()).await.status(),
+        400,
+        "access tokens are not revocable"
+    );
+    assert_eq!(
+        revoke("garbage".to_owned()).await.status(),
+        200,
+        "unknown tokens: 200 all the same"
+    );
+    assert_eq!(revoke(refresh_token.to_owned()).await.status(), 200);
+    let after = client()
+        .get(idp(&app, "/oauth2/userInfo"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        after.status(),
+        401,
+        "revocation kills the tokens minted from it"
+    );
+    assert!(
+        after.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
+    let refresh = token_request(
+        &app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ],
+    )
+    .await;
+    assert_eq!(
+        refresh,
+        (400, serde_json::json!({"error": "invalid_grant"}))
+    );
+}
+
+#[tokio::test]
+async fn discovery_and_jwks_are_published_under_the_issuer() {
+    let app = spawn_app().await;
+
+    let discovery: Value = client()
+        .get(format!("{}/.well-known/openid-configuration", app.issuer))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jwks: Value = client()
+        .get(format!("{}/.well-known/jwks.json", app.issuer))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    assert_eq!(discovery["issuer"], app.issuer.as_str());
+    assert_eq!(
+        discovery["userinfo_endpoint"],
+        idp(&app, "/oauth2/userInfo")
+    );
+    assert_eq!(discovery["end_session_endpoint"], idp(&app, "/logout"));
+    assert_eq!(
+        discovery["token_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_basic", "client_secret_post"])
+    );
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    for key in keys {
+        assert_eq!(
+            (
+                key["alg"].as_str(),
+                key["kty"].as_str(),
+                key["use"].as_str()
+            ),
+            (Some("RS256"), Some("RSA"), Some("sig"))
+        );
+        assert_eq!(key["kid"].as_str().unwrap().len(), 44, "Cognito-style kid");
+    }
+}
+
+#[tokio::test]
+async fn logout_goes_only_to_a_registered_sign_out_url() {
+    let app = spawn_app().await;
+    let logout = |params: Vec<(&'static str, String)>| {
+        let url = idp_with(&app, "/logout", &params);
+        async move { client().get(url).send().await.unwrap() }
+    };
+
+    let registered = logout(vec![
+        ("client_id", CLIENT_ID.into()),
+        ("logout_uri", app.url("/").to_string()),
+    ])
+    .await;
+    let foreign = logout(vec![
+        ("client_id", CLIENT_ID.into()),
+        ("logout_uri", "https://evil.example/".into()),
+    ])
+    .await;
+    let neither = logout(vec![("client_id", CLIENT_ID.into())]).await;
+
+    assert_eq!(registered.status(), 302);
+    assert_eq!(registered.headers()["location"], app.url("/").as_str());
+    assert!(
+        registered.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("cognito=;")
+    );
+    assert_eq!(foreign.status(), 302);
+    assert!(
+        foreign.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/error?error=redirect_mismatch")
+    );
+    assert_eq!(neither.status(), 400);
+}
