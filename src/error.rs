@@ -35,6 +35,9 @@ pub enum AppError {
     /// The IdP could not be reached or failed; nobody is signed out for it.
     #[error("the identity provider could not be reached")]
     IdpUnavailable(#[source] anyhow::Error),
+    /// The IdP could not be reached to complete a sign-in (code exchange or its keys).
+    #[error("the identity provider could not be reached to complete the sign-in")]
+    SignInUnavailable(#[source] anyhow::Error),
     #[error("not found")]
     NotFound,
     /// A request over the size limits (see `limits`); the text says which.
@@ -73,7 +76,7 @@ impl ResponseError for AppError {
             Self::NotSignedIn { .. } | Self::SessionEnded => StatusCode::SEE_OTHER,
             Self::Forbidden | Self::CsrfRejected => StatusCode::FORBIDDEN,
             Self::SignInFailed(_) => StatusCode::BAD_REQUEST,
-            Self::IdpUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::IdpUnavailable(_) | Self::SignInUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::TooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -118,7 +121,7 @@ fn log(error: &AppError) {
         AppError::Internal(cause) => {
             tracing::error!(error = format!("{cause:#}"), "request failed")
         }
-        AppError::IdpUnavailable(cause) => tracing::warn!(
+        AppError::IdpUnavailable(cause) | AppError::SignInUnavailable(cause) => tracing::warn!(
             error = format!("{cause:#}"),
             "identity provider unavailable"
         ),
@@ -173,6 +176,20 @@ fn page_for(req: &HttpRequest, error: &AppError, session: Option<&Session>) -> H
             "The form was stale or was sent from another site, so nothing was changed. Reload the page and try again.".into(),
         )
         .respond(),
+        AppError::SignInUnavailable(_) => {
+            let mut response = ErrorPage::new(
+                &state,
+                session,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign-in could not be completed",
+                "The identity provider did not answer in time, so the sign-in was not completed and nothing was changed. Try signing in again in a moment.".into(),
+            )
+            .offer_sign_in()
+            .retry_after()
+            .respond();
+            add_cookie(&mut response, policy.expire(SIGN_IN_COOKIE));
+            response
+        }
         AppError::IdpUnavailable(_) => ErrorPage::new(&state, session,
             StatusCode::SERVICE_UNAVAILABLE,
             "The identity provider could not be reached",

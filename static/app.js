@@ -66,9 +66,10 @@
     const signedIn = document.querySelector("main").dataset.signedIn === "true";
     const form = document.querySelector("form.sign-out");
     if (form) form.addEventListener("submit", () => sessionStorage.setItem("signing-out", "1"));
-    if (!signedIn && sessionStorage.getItem("signing-out")) {
+    if (sessionStorage.getItem("signing-out")) {
+      // Still signed in means the sign-out was refused (e.g. a stale form): nothing to announce.
       sessionStorage.removeItem("signing-out");
-      channel.postMessage("signed-out");
+      if (!signedIn) channel.postMessage("signed-out");
     }
     channel.addEventListener("message", (event) => {
       if (event.data === "signed-out" && signedIn) window.location.replace("/");

@@ -166,3 +166,44 @@ async fn exchange(state: &AppState, session: &Session) -> Result<RefreshedTokens
         refreshed_at: now,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::sessions::SessionRow;
+
+    fn session(signed_in_at: i64, access_expires_at: i64) -> Session {
+        Session::from_row(SessionRow {
+            id_hash: "h".into(),
+            user_sub: "sub".into(),
+            username: "demo".into(),
+            email: None,
+            groups: String::new(),
+            csrf_token: "c".into(),
+            id_token: vec![],
+            access_token: vec![],
+            refresh_token: vec![],
+            access_expires_at,
+            signed_in_at,
+            last_refresh_at: None,
+            refresh_count: 0,
+            refresh_lease_until: 0,
+            expires_at: signed_in_at + 86_400,
+        })
+    }
+
+    #[test]
+    fn a_token_is_refreshed_a_minute_before_expiry_or_at_half_a_short_lifetime() {
+        let hour = session(0, 3600);
+        let half_minute = session(0, 30);
+
+        assert!(is_fresh(&hour, 3539));
+        assert!(!is_fresh(&hour, 3540));
+        assert!(is_fresh(&half_minute, 14));
+        assert!(!is_fresh(&half_minute, 15));
+        assert!(
+            !is_fresh(&half_minute, 31),
+            "an expired token is never fresh"
+        );
+    }
+}

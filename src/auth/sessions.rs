@@ -48,7 +48,7 @@ pub struct Session {
 }
 
 impl Session {
-    fn from_row(row: SessionRow) -> Self {
+    pub(crate) fn from_row(row: SessionRow) -> Self {
         Self {
             user: User {
                 sub: row.user_sub.clone(),

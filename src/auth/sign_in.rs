@@ -100,7 +100,7 @@ pub async fn complete(
         .map_err(|error| match error {
             TokenError::InvalidGrant => SignInFailure::CodeRejected.into(),
             TokenError::Refused(code) => SignInFailure::ExchangeRefused(code).into(),
-            TokenError::Unreachable(cause) => AppError::IdpUnavailable(cause),
+            TokenError::Unreachable(cause) => AppError::SignInUnavailable(cause),
         })?;
     let claims = state
         .idp
@@ -108,7 +108,7 @@ pub async fn complete(
         .verify(tokens.id_token.expose(), Some(&attempt.nonce))
         .await
         .map_err(|error| match error {
-            IdTokenError::JwksUnavailable(cause) => AppError::IdpUnavailable(cause),
+            IdTokenError::JwksUnavailable(cause) => AppError::SignInUnavailable(cause),
             other => SignInFailure::IdToken(other).into(),
         })?;
     let session_id = state.sessions.start(&claims, &tokens).await?;

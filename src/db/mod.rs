@@ -78,6 +78,11 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
     Ok(pool)
 }
 
+/// Whether the database answers.
+pub async fn ping(pool: &SqlitePool) -> sqlx::Result<()> {
+    sqlx::query("select 1").execute(pool).await.map(|_| ())
+}
+
 /// Seconds since the Unix epoch: the time unit of every timestamp column.
 pub fn now() -> i64 {
     std::time::SystemTime::now()

@@ -4,8 +4,8 @@ use crate::startup::AppState;
 
 /// GET /healthz: 200 when the app and its database answer.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    match sqlx::query("select 1").execute(&state.pool).await {
-        Ok(_) => HttpResponse::Ok().content_type("text/plain").body("ok"),
+    match crate::db::ping(&state.pool).await {
+        Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ok"),
         Err(error) => {
             tracing::error!(error = %error, "health check: database did not answer");
             HttpResponse::ServiceUnavailable()

@@ -152,3 +152,28 @@ async fn a_posted_body_over_the_limit_is_refused() {
     assert_eq!(reply.status, 413);
     assert_eq!(app.get("/account").await.status, 200);
 }
+
+#[tokio::test]
+async fn an_internal_failure_shows_a_page_without_internals() {
+    let app = spawn_app().await;
+    app.sign_in_as("demo").await;
+    app.change_database("drop table sessions").await;
+
+    let reply = app.get("/account").await;
+
+    assert_eq!(reply.status, 500);
+    assert!(reply.body.contains("Something went wrong"));
+    for internal in [
+        "sessions",
+        "sqlite",
+        "SQLITE",
+        "no such table",
+        "error returned",
+        "panicked",
+    ] {
+        assert!(
+            !reply.body.contains(internal),
+            "the page shows {internal:?}"
+        );
+    }
+}

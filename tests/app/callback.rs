@@ -136,3 +136,30 @@ async fn a_new_sign_in_never_keeps_the_session_id_the_browser_had() {
     assert_ne!(session, "chosen-by-an-attacker");
     assert!(session.len() >= 43);
 }
+
+#[tokio::test]
+async fn an_idp_that_fails_during_the_callback_gets_a_page_that_offers_to_sign_in_again() {
+    let app = spawn_app().await;
+    let url = callback_url(&app, "demo").await;
+    app.idp
+        .fail_token_endpoint(cognito_web::dev_idp::TokenFailure {
+            status: Some(503),
+            body: String::new(),
+            delay_ms: 0,
+        });
+
+    let reply = app.get(url.as_str()).await;
+
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    assert!(reply.body.contains("Sign-in could not be completed"));
+    assert!(reply.body.contains("Sign in again"));
+    assert!(!reply.body.contains("still signed in"));
+    assert_eq!(reply.set_cookie("sign_in").value(), "");
+    assert!(!app.app_cookies().contains_key("session"));
+    app.idp.clear_token_failure();
+    assert_eq!(
+        app.sign_in_as("demo").await.status,
+        303,
+        "a new attempt works at once"
+    );
+}

@@ -6,6 +6,8 @@ use std::collections::BTreeSet;
 use actix_web::cookie::time::Duration;
 use actix_web::cookie::{Cookie, SameSite};
 
+use cognito_web::dev_idp::TokenFailure;
+
 use crate::helpers::{TestApp, spawn_app_with};
 
 /// What the policy says, as the test expects it.
@@ -17,41 +19,62 @@ struct Expected {
     max_age: i64,
 }
 
-/// Walks every route in every state: anonymous, signed in, signed in with an expired access
-/// token, after invalid_grant, each error page, sign-out.
-async fn walk(app: &TestApp, username: &str) {
-    for path in [
-        "/",
-        "/account",
-        "/admin",
-        "/diagnostics/cookies",
-        "/healthz",
-        "/static/app.js",
-        "/nope",
-    ] {
-        app.get(path).await;
-    }
-    app.get("/auth/callback?code=x&state=y").await;
-    app.get_sign_in(Some("/admin")).await;
-    app.get("/auth/callback?error=access_denied").await;
-    app.post_sign_out("no-session").await;
+/// Asks for `path` and checks the answer's status, so a step that breaks fails the walk.
+async fn visit(app: &TestApp, path: &str, status: u16) {
+    let reply = app.get(path).await;
+    assert_eq!(reply.status, status, "{path}: {}", reply.body);
+}
 
-    app.sign_in_as(username).await;
-    for path in ["/", "/account", "/admin", "/diagnostics/cookies", "/nope"] {
-        app.get(path).await;
+/// Walks every route in every state: anonymous, signed in, signed in with an expired access
+/// token, an IdP failure, after invalid_grant, each error page, sign-out.
+async fn walk(app: &TestApp, username: &str) {
+    for (path, status) in [
+        ("/", 200),
+        ("/account", 303),
+        ("/admin", 303),
+        ("/diagnostics/cookies", 200),
+        ("/healthz", 200),
+        ("/static/app.js", 200),
+        ("/nope", 404),
+        ("/auth/callback?code=x&state=y", 400),
+    ] {
+        visit(app, path, status).await;
     }
-    app.post_sign_out("wrong-token").await;
+    app.get_sign_in(Some("/admin")).await;
+    visit(app, "/auth/callback?error=access_denied", 400).await;
+    visit(app, &format!("/?q={}", "a".repeat(5000)), 431).await;
+    assert_eq!(app.post_sign_out("no-session").await.status, 303);
+
+    let callback = app.sign_in_as(username).await;
+    assert!(matches!(callback.status, 200 | 303), "{}", callback.body);
+    for (path, status) in [
+        ("/", 200),
+        ("/account", 200),
+        ("/admin", 403),
+        ("/diagnostics/cookies", 200),
+        ("/nope", 404),
+    ] {
+        visit(app, path, status).await;
+    }
+    assert_eq!(app.post_sign_out("wrong-token").await.status, 403);
     app.expire_access_tokens().await;
-    app.get("/account").await;
-    app.get("/admin").await;
+    visit(app, "/account", 200).await;
+    app.idp.fail_token_endpoint(TokenFailure {
+        status: Some(503),
+        body: String::new(),
+        delay_ms: 0,
+    });
+    app.expire_access_tokens().await;
+    visit(app, "/account", 503).await;
+    app.idp.clear_token_failure();
     app.idp.revoke_user(username);
     app.expire_access_tokens().await;
-    app.get("/account").await;
+    visit(app, "/account", 303).await;
 
     app.sign_in_as(username).await;
     let csrf = app.csrf_token().await;
-    app.post_sign_out(&csrf).await;
-    app.get("/account").await;
+    assert_eq!(app.post_sign_out(&csrf).await.status, 303);
+    visit(app, "/account", 303).await;
 }
 
 fn check(cookie: &Cookie<'_>, url: &url::Url, expected: &Expected) {

@@ -47,6 +47,9 @@ async fn every_forged_or_invalid_id_token_is_refused() {
             "{forgery:?} started a session"
         );
     }
+    // One fetch at start, one refetch for the first unknown kid; the second unknown kid came
+    // within 30 seconds, so it was refused without asking the IdP again.
+    assert_eq!(app.idp.count("jwks"), 2);
     let genuine = app.sign_in_as("demo").await;
     assert_eq!(
         genuine.status, 303,

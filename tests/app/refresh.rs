@@ -381,3 +381,27 @@ async fn a_session_signed_out_by_another_process_stops_working_there_within_the_
         "and at once in the process that signed out"
     );
 }
+
+#[tokio::test]
+async fn a_short_token_lifetime_makes_refreshes_happen_on_their_own() {
+    let app = spawn_app_with(&[("DEV_IDP_ACCESS_TOKEN_TTL", "2")]).await;
+    app.sign_in_as("demo").await;
+
+    // Wait for the condition: a page view after the token's refresh point refreshes it.
+    let started = std::time::Instant::now();
+    let page = loop {
+        let page = app.get("/account").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        if refresh_count(&page) != "0" {
+            break page;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "no refresh happened"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+
+    assert!(app.idp.count("token:refresh_token") >= 1);
+    assert!(page.body.contains("Last refresh at"));
+}

@@ -105,6 +105,8 @@ impl Browser {
             "--disable-sync".into(),
             "--disable-quic".into(),
             "--disable-dev-shm-usage".into(),
+            // No network outside loopback: every other host name fails to resolve.
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE *.localhost, EXCLUDE 127.0.0.1".into(),
             "--window-size=1200,900".into(),
             format!("--user-data-dir={}", profile.path().display()),
         ];
