@@ -231,9 +231,7 @@ pub async fn expire_duplicates(
     let mut response = next.call(req).await?;
     if !duplicated.is_empty() {
         let policy = &crate::auth::sessions::app_state(response.request()).policy;
-        for cookie in policy.expire_legacy(&duplicated) {
-            append(response.response_mut(), &cookie);
-        }
+        append_all(response.response_mut(), policy.expire_legacy(&duplicated));
     }
     Ok(response)
 }
@@ -242,6 +240,16 @@ pub async fn expire_duplicates(
 pub fn append(response: &mut HttpResponse<impl MessageBody>, cookie: &Cookie<'_>) {
     if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
         response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+/// Adds a `Set-Cookie` for each of `cookies`.
+pub fn append_all(
+    response: &mut HttpResponse<impl MessageBody>,
+    cookies: impl IntoIterator<Item = Cookie<'static>>,
+) {
+    for cookie in cookies {
+        append(response, &cookie);
     }
 }
 

@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use crate::auth::Session;
 use crate::auth::sign_in::SignInFailure;
-use crate::cookies::{SESSION_COOKIE, SIGN_IN_COOKIE};
+use crate::cookies::{SESSION_COOKIE, SIGN_IN_COOKIE, append};
 use crate::pages::{ErrorPage, see_other, sign_in_path};
 use crate::startup::AppState;
 
@@ -40,9 +40,9 @@ pub enum AppError {
     SignInUnavailable(#[source] anyhow::Error),
     #[error("not found")]
     NotFound,
-    /// A request over the size limits (see `limits`); the text says which.
+    /// A request over the size limits (see `limits`): 414 or 431, and a text saying which.
     #[error("request too large")]
-    TooLarge(&'static str),
+    TooLarge(StatusCode, &'static str),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -78,7 +78,7 @@ impl ResponseError for AppError {
             Self::SignInFailed(_) => StatusCode::BAD_REQUEST,
             Self::IdpUnavailable(_) | Self::SignInUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::TooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::TooLarge(status, _) => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -145,14 +145,14 @@ fn page_for(req: &HttpRequest, error: &AppError, session: Option<&Session>) -> H
         AppError::NotSignedIn { stale_cookie } => {
             let mut response = see_other(&sign_in_path(&return_to_of(req)));
             if *stale_cookie {
-                add_cookie(&mut response, policy.expire(SESSION_COOKIE));
+                append(&mut response, &policy.expire(SESSION_COOKIE));
             }
             response
         }
         AppError::SessionEnded => {
             let mut response = see_other(&sign_in_path(&return_to_of(req)));
             for cookie in policy.expire_everywhere() {
-                add_cookie(&mut response, cookie);
+                append(&mut response, &cookie);
             }
             response
         }
@@ -160,8 +160,11 @@ fn page_for(req: &HttpRequest, error: &AppError, session: Option<&Session>) -> H
             let mut response = ErrorPage::new(&state, session, StatusCode::BAD_REQUEST, "Sign-in did not complete", failure.to_string())
                 .offer_sign_in()
                 .respond();
-            // The attempt is over either way; its cookie goes too.
-            add_cookie(&mut response, policy.expire(SIGN_IN_COOKIE));
+            // The attempt is over; its cookie goes too. Unless the answer belonged to another
+            // attempt: this browser's own (say, in another tab) may still complete.
+            if !matches!(failure, SignInFailure::StateMismatch) {
+                append(&mut response, &policy.expire(SIGN_IN_COOKIE));
+            }
             response
         }
         AppError::Forbidden => ErrorPage::new(&state, session,
@@ -187,7 +190,7 @@ fn page_for(req: &HttpRequest, error: &AppError, session: Option<&Session>) -> H
             .offer_sign_in()
             .retry_after()
             .respond();
-            add_cookie(&mut response, policy.expire(SIGN_IN_COOKIE));
+            append(&mut response, &policy.expire(SIGN_IN_COOKIE));
             response
         }
         AppError::IdpUnavailable(_) => ErrorPage::new(&state, session,
@@ -198,10 +201,10 @@ fn page_for(req: &HttpRequest, error: &AppError, session: Option<&Session>) -> H
         .retry_after()
         .respond(),
         AppError::NotFound => generic_page(req, StatusCode::NOT_FOUND, session),
-        AppError::TooLarge(what) => ErrorPage::new(
+        AppError::TooLarge(status, what) => ErrorPage::new(
             &state,
             None,
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            *status,
             "The request was too large",
             format!("{what} Nothing was changed."),
         )
@@ -231,7 +234,14 @@ fn generic_page(req: &HttpRequest, status: StatusCode, session: Option<&Session>
             "The server could not complete the request. Nothing you did caused it; please try again.",
         ),
     };
-    ErrorPage::new(&state, session, status, title, message.into()).respond()
+    let page = ErrorPage::new(&state, session, status, title, message.into());
+    // After a server failure, signing in again is the one thing a person can always try.
+    if status.is_server_error() {
+        page.offer_sign_in()
+    } else {
+        page
+    }
+    .respond()
 }
 
 /// Where to come back to after signing in: the page asked for, if it was a page view.
@@ -243,10 +253,6 @@ fn return_to_of(req: &HttpRequest) -> String {
         Some(pq) => pq.as_str().to_owned(),
         None => "/".into(),
     }
-}
-
-fn add_cookie(response: &mut HttpResponse, cookie: actix_web::cookie::Cookie<'static>) {
-    crate::cookies::append(response, &cookie);
 }
 
 fn app_state(req: &HttpRequest) -> web::Data<AppState> {

@@ -3,7 +3,7 @@
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
 use actix_web::middleware::Next;
 
 use crate::error::AppError;
@@ -29,6 +29,7 @@ pub async fn enforce(
 fn over_limits(req: &ServiceRequest) -> Option<AppError> {
     if req.query_string().len() > MAX_QUERY_BYTES {
         return Some(AppError::TooLarge(
+            StatusCode::URI_TOO_LONG,
             "The address (its query string) is too long.",
         ));
     }
@@ -39,6 +40,7 @@ fn over_limits(req: &ServiceRequest) -> Option<AppError> {
         .sum();
     if cookie_bytes > MAX_COOKIE_BYTES {
         return Some(AppError::TooLarge(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "Your browser sent more cookies than this app ever sets. Clear this site's cookies and try again.",
         ));
     }
@@ -48,7 +50,10 @@ fn over_limits(req: &ServiceRequest) -> Option<AppError> {
         .map(|(name, value)| name.as_str().len() + value.len())
         .sum();
     if header_bytes > MAX_HEADER_BYTES {
-        return Some(AppError::TooLarge("The request's headers are too large."));
+        return Some(AppError::TooLarge(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "The request's headers are too large.",
+        ));
     }
     None
 }

@@ -1,9 +1,10 @@
 //! In-memory copies of recently used sessions and their userInfo answers, in front of SQLite.
 //!
 //! The database stays the truth. This process updates or drops an entry whenever it changes the
-//! session (sign-in, refresh, sign-out, `invalid_grant`), and re-reads any entry older than
+//! session (refresh, sign-out, `invalid_grant`), and re-reads any entry older than
 //! [`REVALIDATE_AFTER`], so a session ended by *another* process sharing the database is served
-//! here for at most that long.
+//! here for at most that long. A session this process ended is remembered as ended for that long
+//! too, so a read that raced with the delete cannot put it back.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -30,6 +31,8 @@ struct Entry {
 #[derive(Default)]
 pub struct SessionCache {
     entries: Mutex<HashMap<String, Entry>>,
+    /// Sessions this process ended, and when: reads that started before cannot cache them again.
+    ended: Mutex<HashMap<String, Instant>>,
 }
 
 impl SessionCache {
@@ -44,6 +47,13 @@ impl SessionCache {
     /// Stores what the database just said about a session. A profile survives only while the
     /// access token is the one it was fetched with.
     pub fn put(&self, session: &Session) {
+        {
+            let mut ended = self.ended.lock().expect("session cache lock");
+            ended.retain(|_, at| at.elapsed() < REVALIDATE_AFTER);
+            if ended.contains_key(session.id_hash()) {
+                return;
+            }
+        }
         let mut entries = self.entries.lock().expect("session cache lock");
         if entries.len() >= MAX_ENTRIES && !entries.contains_key(session.id_hash()) {
             entries.retain(|_, entry| entry.read_at.elapsed() < REVALIDATE_AFTER);
@@ -74,6 +84,16 @@ impl SessionCache {
             .lock()
             .expect("session cache lock")
             .remove(id_hash);
+    }
+
+    /// Drops a session this process has just deleted, and keeps it out for the revalidation
+    /// interval (a concurrent read may still hold the row it read before the delete).
+    pub fn end(&self, id_hash: &str) {
+        self.ended
+            .lock()
+            .expect("session cache lock")
+            .insert(id_hash.to_owned(), Instant::now());
+        self.remove(id_hash);
     }
 
     /// The userInfo answer cached for the session's current access token.

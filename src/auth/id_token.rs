@@ -87,7 +87,8 @@ impl IdTokenVerifier {
         let mut validation = Validation::new(Algorithm::RS256);
         validation.set_issuer(&[&self.issuer]);
         validation.validate_aud = false;
-        validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
+        // `iat` is required by `IdTokenClaims` itself and checked in `check_claims`.
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         validation.leeway = CLOCK_LEEWAY_SECONDS;
         let claims = jsonwebtoken::decode::<IdTokenClaims>(token, &key, &validation)
             .map_err(|error| IdTokenError::Invalid(describe(error.kind())))?
@@ -110,16 +111,17 @@ impl IdTokenVerifier {
             }
             keys.is_empty()
         };
-        if !cache_was_empty {
-            if last_refetch.is_some_and(|at| at.elapsed() < JWKS_REFETCH_INTERVAL) {
-                return Err(IdTokenError::UnknownKey);
-            }
-            *last_refetch = Some(Instant::now());
+        if !cache_was_empty && last_refetch.is_some_and(|at| at.elapsed() < JWKS_REFETCH_INTERVAL) {
+            return Err(IdTokenError::UnknownKey);
         }
         let fetched = self
             .fetch_jwks()
             .await
             .map_err(IdTokenError::JwksUnavailable)?;
+        // Counted only once the IdP answered: a failed fetch must not block the next for 30 s.
+        if !cache_was_empty {
+            *last_refetch = Some(Instant::now());
+        }
         let key = fetched.get(kid).cloned();
         *self.keys.write().await = fetched;
         key.ok_or(IdTokenError::UnknownKey)

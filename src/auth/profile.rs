@@ -12,7 +12,12 @@ pub async fn user_info(state: &AppState, session: &Session) -> Result<Profile, A
     if let Some(profile) = state.sessions.cached_profile(session) {
         return Ok(profile);
     }
-    let access_token = state.sessions.access_token(session)?;
+    let Ok(access_token) = state.sessions.access_token(session) else {
+        // Sealed under another APP_SECRET, or damaged: the session cannot be used again.
+        tracing::warn!(user = %session.user.sub, "stored access token does not decrypt; session ended");
+        state.sessions.end(session).await?;
+        return Err(AppError::SessionEnded);
+    };
     match state.idp.user_info(&access_token).await {
         Ok(profile) => {
             state.sessions.keep_profile(session, &profile);

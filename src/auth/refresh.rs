@@ -12,9 +12,10 @@ use crate::startup::AppState;
 /// Refresh when the access token expires within this many seconds (or within half its
 /// lifetime, for the short lifetimes a developer may give the development IdP).
 pub const REFRESH_MARGIN_SECONDS: i64 = 60;
-/// How long a refresh may hold the lease: longer than a whole token call (see `auth::http`), so a
+/// How long a refresh may hold the lease: longer than its worst case (the token call, a JWKS
+/// fetch, each up to `auth::http::REQUEST_TIMEOUT`, and SQLite's 5 s busy wait, twice), so a
 /// lease only lapses when its holder died.
-const LEASE_SECONDS: i64 = 15;
+const LEASE_SECONDS: i64 = 60;
 /// How often a request waiting for another's refresh looks at the session row again.
 const WAIT_STEP: Duration = Duration::from_millis(20);
 
@@ -98,9 +99,13 @@ async fn refresh_holding_lease(
     }
     match exchange(state, &session).await {
         Ok(tokens) => {
-            db::sessions::store_refreshed_tokens(pool, session.id_hash(), &tokens)
+            let stored = db::sessions::store_refreshed_tokens(pool, session.id_hash(), &tokens)
                 .await
                 .map_err(anyhow::Error::from)?;
+            if !stored {
+                // Signed out while the refresh was under way.
+                return Err(RefreshError::SessionEnded);
+            }
             tracing::info!(user = %session.user.sub, "access token refreshed");
             state
                 .sessions
@@ -126,7 +131,11 @@ async fn refresh_holding_lease(
 
 /// Calls the token endpoint and seals what it returns.
 async fn exchange(state: &AppState, session: &Session) -> Result<RefreshedTokens, RefreshError> {
-    let refresh_token = state.sessions.refresh_token(session)?;
+    let Ok(refresh_token) = state.sessions.refresh_token(session) else {
+        // Sealed under another APP_SECRET, or damaged: unusable for good, like invalid_grant.
+        tracing::warn!(user = %session.user.sub, "stored refresh token does not decrypt; session ended");
+        return Err(RefreshError::SessionEnded);
+    };
     let tokens = state
         .idp
         .refresh(&refresh_token)
@@ -135,6 +144,18 @@ async fn exchange(state: &AppState, session: &Session) -> Result<RefreshedTokens
             TokenError::InvalidGrant => RefreshError::SessionEnded,
             other => RefreshError::Unreachable(other.into()),
         })?;
+    let id_hash = session.id_hash();
+    let rotated = tokens.refresh_token.as_ref().map(|token| {
+        state
+            .sessions
+            .seal(token.expose(), "refresh_token", id_hash)
+    });
+    if let Some(rotated) = &rotated {
+        // The IdP has retired the old refresh token: keep the new one whatever happens next.
+        db::sessions::store_refresh_token(state.sessions.pool(), id_hash, rotated)
+            .await
+            .map_err(anyhow::Error::from)?;
+    }
     let claims = state
         .idp
         .id_tokens
@@ -147,7 +168,6 @@ async fn exchange(state: &AppState, session: &Session) -> Result<RefreshedTokens
         )));
     }
     let now = db::now();
-    let id_hash = session.id_hash();
     Ok(RefreshedTokens {
         id_token: state
             .sessions
@@ -155,11 +175,7 @@ async fn exchange(state: &AppState, session: &Session) -> Result<RefreshedTokens
         access_token: state
             .sessions
             .seal(tokens.access_token.expose(), "access_token", id_hash),
-        refresh_token: tokens.refresh_token.as_ref().map(|token| {
-            state
-                .sessions
-                .seal(token.expose(), "refresh_token", id_hash)
-        }),
+        refresh_token: rotated,
         access_expires_at: now + tokens.expires_in.as_secs() as i64,
         groups: claims.groups.join(" "),
         email: claims.email,

@@ -160,8 +160,8 @@ impl SessionStore {
     }
 
     async fn delete(&self, id_hash: &str) -> anyhow::Result<()> {
-        self.cache.remove(id_hash);
         db::sessions::delete(&self.pool, id_hash).await?;
+        self.cache.end(id_hash);
         Ok(())
     }
 

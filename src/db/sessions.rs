@@ -134,6 +134,21 @@ pub async fn release_refresh_lease(pool: &SqlitePool, id_hash: &str) -> sqlx::Re
     Ok(())
 }
 
+/// Stores a rotated refresh token at once: the IdP has retired the old one, so it must not be
+/// lost if anything after the token call fails.
+pub async fn store_refresh_token(
+    pool: &SqlitePool,
+    id_hash: &str,
+    refresh_token: &[u8],
+) -> sqlx::Result<()> {
+    sqlx::query("update sessions set refresh_token = ? where id_hash = ?")
+        .bind(refresh_token)
+        .bind(id_hash)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// Tokens from a refresh, already sealed.
 #[derive(Debug, Clone)]
 pub struct RefreshedTokens {

@@ -26,6 +26,7 @@ use url::Url;
 
 pub use forgery::Forgery;
 pub use keys::KeySet;
+pub use routes::CONTROL_HEADER;
 use tokens::RefreshGrant;
 
 /// The pool id in the development issuer, shaped like Cognito's `{region}_{id}`.

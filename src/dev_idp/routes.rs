@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, guard, web};
 use askama::Template;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -37,7 +37,29 @@ const SUPPORTED_SCOPES: [&str; 5] = [
     "aws.cognito.signin.user.admin",
 ];
 
+/// The header every `/_dev/` request must carry. A plain web page cannot send it cross-origin
+/// without a CORS preflight, which the IdP never grants, so no page a developer visits can
+/// drive the control surface.
+pub const CONTROL_HEADER: (&str, &str) = ("x-dev-idp-control", "yes");
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/_dev")
+            .guard(guard::Header(CONTROL_HEADER.0, CONTROL_HEADER.1))
+            .route("/counts", web::get().to(control_counts))
+            .route("/token-failure", web::post().to(control_token_failure))
+            .route(
+                "/token-failure",
+                web::delete().to(control_clear_token_failure),
+            )
+            .route("/revoke-user", web::post().to(control_revoke_user))
+            .route("/rotate-keys", web::post().to(control_rotate_keys))
+            .route(
+                "/refresh-rotation",
+                web::post().to(control_refresh_rotation),
+            )
+            .route("/forge-next-id-token", web::post().to(control_forge)),
+    );
     cfg.route("/oauth2/authorize", web::get().to(authorize))
         .route("/login", web::get().to(login_page))
         .route("/login", web::post().to(login_submit))
@@ -54,20 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             &format!("/{POOL_ID}/.well-known/jwks.json"),
             web::get().to(jwks),
-        )
-        .route("/_dev/counts", web::get().to(control_counts))
-        .route("/_dev/token-failure", web::post().to(control_token_failure))
-        .route(
-            "/_dev/token-failure",
-            web::delete().to(control_clear_token_failure),
-        )
-        .route("/_dev/revoke-user", web::post().to(control_revoke_user))
-        .route("/_dev/rotate-keys", web::post().to(control_rotate_keys))
-        .route(
-            "/_dev/refresh-rotation",
-            web::post().to(control_refresh_rotation),
-        )
-        .route("/_dev/forge-next-id-token", web::post().to(control_forge));
+        );
 }
 
 // ---- authorize and login -------------------------------------------------------------------

@@ -1,4 +1,4 @@
-use actix_web::cookie::{Cookie, SameSite};
+use actix_web::cookie::SameSite;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -24,7 +24,7 @@ pub async fn sign_in(
 ) -> Result<HttpResponse, AppError> {
     let request = sign_in::begin(&state, query.return_to.as_deref()).await?;
     let mut response = see_other(request.url.as_str());
-    set_cookies(
+    cookies::append_all(
         &mut response,
         [state.policy.sign_in_attempt(&request.state)],
     );
@@ -39,9 +39,13 @@ pub async fn callback(
 ) -> Result<HttpResponse, AppError> {
     let browser_state = cookies::read(&req, SIGN_IN_COOKIE);
     let signed_in = sign_in::complete(&state, browser_state.as_deref(), &query).await?;
-    // A session the browser had before is over: the new sign-in replaces it.
+    // A session the browser had before is over: the new sign-in replaces it. (Under a Strict
+    // policy the browser does not send it on this cross-site request; that session then lives
+    // on unused until it expires.)
     for previous in cookies::read_all(&req, SESSION_COOKIE) {
-        state.sessions.end_by_id(&previous).await?;
+        if let Some(session) = state.sessions.find(&previous).await? {
+            sign_out_flow::sign_out(&state, &session).await?;
+        }
     }
     let mut response = if state.policy.same_site() == SameSite::Strict {
         // This request is the end of a navigation that started at the IdP, another site; a
@@ -57,7 +61,7 @@ pub async fn callback(
     } else {
         see_other(&signed_in.return_to)
     };
-    set_cookies(
+    cookies::append_all(
         &mut response,
         [
             state.policy.session(&signed_in.session_id),
@@ -100,7 +104,7 @@ pub async fn sign_out(
         None => "/",
     };
     let mut response = see_other(location);
-    set_cookies(&mut response, state.policy.expire_everywhere());
+    cookies::append_all(&mut response, state.policy.expire_everywhere());
     Ok(response)
 }
 
@@ -111,11 +115,5 @@ fn same_origin(req: &HttpRequest, state: &AppState) -> bool {
         Some(origin) => origin
             .to_str()
             .is_ok_and(|origin| origin == state.base_url.origin().ascii_serialization()),
-    }
-}
-
-fn set_cookies(response: &mut HttpResponse, cookies: impl IntoIterator<Item = Cookie<'static>>) {
-    for cookie in cookies {
-        cookies::append(response, &cookie);
     }
 }

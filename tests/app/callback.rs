@@ -54,6 +54,9 @@ async fn a_callback_with_a_tampered_state_is_refused() {
         .await;
 
     assert_sign_in_failed(&reply, "belongs to another sign-in attempt");
+    // This browser's own attempt (perhaps in another tab) may still complete.
+    assert!(reply.set_cookies().iter().all(|c| c.name() != "sign_in"));
+    assert_eq!(app.get(url.as_str()).await.status, 303);
 }
 
 #[tokio::test]

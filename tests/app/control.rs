@@ -9,8 +9,19 @@ use crate::helpers::spawn_app;
 async fn the_control_surface_answers_on_the_idp_port_only() {
     let app = spawn_app().await;
     app.sign_in_as("demo").await;
-    let client = reqwest::Client::new();
+    let mut headers = reqwest::header::HeaderMap::new();
+    let (name, value) = cognito_web::dev_idp::CONTROL_HEADER;
+    headers.insert(name, value.parse().unwrap());
+    let client = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap();
     let control = |path: &str| app.idp_url.join(path).unwrap();
+    let without_header = reqwest::Client::new()
+        .post(control("/_dev/rotate-keys"))
+        .send()
+        .await
+        .unwrap();
 
     let counts: Value = client
         .get(control("/_dev/counts"))
@@ -65,6 +76,11 @@ async fn the_control_surface_answers_on_the_idp_port_only() {
         .unwrap();
     let on_the_app = client.get(app.url("/_dev/counts")).send().await.unwrap();
 
+    assert_eq!(
+        without_header.status(),
+        404,
+        "a web page cannot drive the control surface"
+    );
     assert_eq!(counts["token:authorization_code"], 1);
     assert_eq!(
         (fail.status(), token.status(), clear.status()),

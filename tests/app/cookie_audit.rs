@@ -42,7 +42,7 @@ async fn walk(app: &TestApp, username: &str) {
     }
     app.get_sign_in(Some("/admin")).await;
     visit(app, "/auth/callback?error=access_denied", 400).await;
-    visit(app, &format!("/?q={}", "a".repeat(5000)), 431).await;
+    visit(app, &format!("/?q={}", "a".repeat(5000)), 414).await;
     assert_eq!(app.post_sign_out("no-session").await.status, 303);
 
     let callback = app.sign_in_as(username).await;

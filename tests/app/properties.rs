@@ -48,13 +48,13 @@ fn any_callback_or_sign_in_parameters_get_a_clean_answer() {
             });
 
             prop_assert!(
-                matches!(callback.status, 400 | 431),
+                matches!(callback.status, 400 | 414),
                 "{} {}",
                 callback.status,
                 callback.url
             );
             prop_assert!(
-                matches!(sign_in.status, 303 | 431),
+                matches!(sign_in.status, 303 | 414),
                 "{} {}",
                 sign_in.status,
                 sign_in.url

@@ -405,3 +405,22 @@ async fn a_short_token_lifetime_makes_refreshes_happen_on_their_own() {
     assert!(app.idp.count("token:refresh_token") >= 1);
     assert!(page.body.contains("Last refresh at"));
 }
+
+#[tokio::test]
+async fn a_rotated_refresh_token_is_kept_even_when_the_rest_of_the_refresh_fails() {
+    let app = spawn_app().await;
+    app.idp.set_refresh_rotation(true);
+    app.sign_in_as("demo").await;
+    // The IdP rotates the refresh token, then hands out an ID token the app cannot trust.
+    app.idp
+        .forge_next_id_token(cognito_web::dev_idp::Forgery::UnpublishedKey);
+    app.expire_access_tokens().await;
+
+    let failed = app.get("/account").await;
+    let recovered = app.get("/account").await;
+
+    assert_eq!(failed.status, 503, "{}", failed.body);
+    // Had the rotated token been dropped, the retired one would now get invalid_grant.
+    assert_eq!(recovered.status, 200, "{}", recovered.body);
+    assert_eq!(app.idp.count("token:refresh_token"), 2);
+}
