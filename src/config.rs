@@ -28,7 +28,8 @@ pub struct ConfigError {
 /// The application's settings, typed.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Public origin of the app; `redirect_uri` is `{base_url}/auth/callback`.
+    /// Public URL of the app: an origin, or an origin and a path prefix the app is served under
+    /// (always ending in `/`); `redirect_uri` is `{base_url}auth/callback`.
     pub base_url: Url,
     /// Socket address the app binds.
     pub listen: SocketAddr,
@@ -162,8 +163,13 @@ impl Config {
     /// The OAuth `redirect_uri`: `{APP_BASE_URL}/auth/callback`.
     pub fn redirect_uri(&self) -> Url {
         self.base_url
-            .join("/auth/callback")
+            .join("auth/callback")
             .expect("a base URL joins a path")
+    }
+
+    /// The path prefix the app is served under: `""` at the root, else e.g. `"/app"`.
+    pub fn base_path(&self) -> &str {
+        self.base_url.path().trim_end_matches('/')
     }
 
     /// The folder holding the SQLite file; development keys and secrets are kept beside it.
@@ -191,13 +197,30 @@ fn parse_base_url(value: Option<String>) -> Result<Url, ConfigError> {
         return Ok(Url::parse(EXAMPLE).expect("the default base URL parses"));
     };
     let url = parse_http_url("APP_BASE_URL", &value, EXAMPLE)?;
-    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+    if url.query().is_some() || url.fragment().is_some() {
         return Err(error(
             "APP_BASE_URL",
-            format!("{value:?} must be an origin only, without a path, query or fragment"),
+            format!("{value:?} must be an origin and perhaps a path, without a query or fragment"),
             EXAMPLE,
         ));
     }
+    let path = url.path().trim_end_matches('/').to_owned();
+    let valid_segment = |segment: &str| {
+        !segment.is_empty()
+            && segment
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
+    };
+    if !path.is_empty() && !path[1..].split('/').all(valid_segment) {
+        return Err(error(
+            "APP_BASE_URL",
+            format!("{value:?} has a path that is not plain segments of letters, digits and -._~"),
+            "https://example.com/app",
+        ));
+    }
+    let mut url = url;
+    // The app's own paths are joined onto this one, so it ends in a slash.
+    url.set_path(&format!("{path}/"));
     Ok(url)
 }
 
@@ -415,6 +438,17 @@ fn parse_cookies(
         Some(value) => parse_cookie_path("COOKIE_PATH", &value, "/")?,
         None => "/".into(),
     };
+    // Browsers send a cookie only below its Path; every page of the app must be below it.
+    if !path_covers(&path, base_url.path()) {
+        return Err(error(
+            "COOKIE_PATH",
+            format!(
+                "{path:?} does not cover the app's pages under {:?} (APP_BASE_URL), so browsers would not send the cookies there",
+                base_url.path()
+            ),
+            "/",
+        ));
+    }
     let same_site = match get("COOKIE_SAME_SITE")
         .as_deref()
         .map(str::to_ascii_lowercase)
@@ -564,6 +598,14 @@ fn parse_legacy_scopes(value: &str) -> Result<Vec<CookieScope>, ConfigError> {
             Ok(CookieScope { domain, path })
         })
         .collect()
+}
+
+/// Whether a cookie with `Path=cookie_path` is sent with requests for `request_path`
+/// (RFC 6265 §5.1.4).
+pub fn path_covers(cookie_path: &str, request_path: &str) -> bool {
+    request_path == cookie_path
+        || (request_path.starts_with(cookie_path)
+            && (cookie_path.ends_with('/') || request_path[cookie_path.len()..].starts_with('/')))
 }
 
 /// Whether a cookie with `Domain=domain` is accepted for, and sent to, `host` (RFC 6265 §5.1.3).
@@ -751,7 +793,15 @@ mod tests {
             ("APP_BASE_URL", vec![("APP_BASE_URL", "ftp://localhost")]),
             (
                 "APP_BASE_URL",
-                vec![("APP_BASE_URL", "http://localhost:8080/app")],
+                vec![("APP_BASE_URL", "http://localhost/a?b")],
+            ),
+            (
+                "APP_BASE_URL",
+                vec![("APP_BASE_URL", "http://localhost/a//b")],
+            ),
+            (
+                "APP_BASE_URL",
+                vec![("APP_BASE_URL", "http://localhost/a%20b")],
             ),
             ("APP_LISTEN", vec![("APP_LISTEN", "localhost:8080")]),
             ("APP_LISTEN", vec![("APP_LISTEN", "127.0.0.1")]),
@@ -815,6 +865,14 @@ mod tests {
             ("COOKIE_DOMAIN", vec![("COOKIE_DOMAIN", "example.com")]),
             ("COOKIE_PATH", vec![("COOKIE_PATH", "app")]),
             ("COOKIE_PATH", vec![("COOKIE_PATH", "/a;b")]),
+            ("COOKIE_PATH", vec![("COOKIE_PATH", "/app")]),
+            (
+                "COOKIE_PATH",
+                vec![
+                    ("APP_BASE_URL", "http://localhost/application"),
+                    ("COOKIE_PATH", "/app"),
+                ],
+            ),
             ("COOKIE_SAME_SITE", vec![("COOKIE_SAME_SITE", "lex")]),
             ("COOKIE_SAME_SITE", vec![("COOKIE_SAME_SITE", "none")]),
             ("COOKIE_SECURE", vec![("COOKIE_SECURE", "yes")]),
@@ -861,6 +919,28 @@ mod tests {
         let error = parse(&[("APP_SECRET", "hunter2-is-my-secret")]).unwrap_err();
 
         assert!(!error.to_string().contains("hunter2"), "{error}");
+    }
+
+    #[test]
+    fn a_base_url_may_carry_a_path_that_the_cookie_path_must_cover() {
+        let config = parse(&[
+            ("APP_BASE_URL", "https://example.com/app"),
+            ("COOKIE_PATH", "/app"),
+        ])
+        .unwrap();
+
+        assert_eq!(config.base_url.as_str(), "https://example.com/app/");
+        assert_eq!(config.base_path(), "/app");
+        assert_eq!(
+            config.redirect_uri().as_str(),
+            "https://example.com/app/auth/callback"
+        );
+        assert_eq!(config.logout_uri.as_str(), "https://example.com/app/");
+        assert!(path_covers("/", "/app/"));
+        assert!(path_covers("/app", "/app/account"));
+        assert!(path_covers("/app/", "/app/account"));
+        assert!(!path_covers("/app", "/application/"));
+        assert!(!path_covers("/app/", "/app"));
     }
 
     #[test]

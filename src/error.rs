@@ -143,14 +143,14 @@ fn page_for(req: &HttpRequest, error: &AppError, session: Option<&Session>) -> H
     let policy = &state.policy;
     match error {
         AppError::NotSignedIn { stale_cookie } => {
-            let mut response = see_other(&sign_in_path(&return_to_of(req)));
+            let mut response = see_other(&sign_in_path(&state, &return_to_of(req, &state)));
             if *stale_cookie {
                 append(&mut response, &policy.expire(SESSION_COOKIE));
             }
             response
         }
         AppError::SessionEnded => {
-            let mut response = see_other(&sign_in_path(&return_to_of(req)));
+            let mut response = see_other(&sign_in_path(&state, &return_to_of(req, &state)));
             for cookie in policy.expire_everywhere() {
                 append(&mut response, &cookie);
             }
@@ -245,13 +245,10 @@ fn generic_page(req: &HttpRequest, status: StatusCode, session: Option<&Session>
 }
 
 /// Where to come back to after signing in: the page asked for, if it was a page view.
-fn return_to_of(req: &HttpRequest) -> String {
-    if req.method() != actix_web::http::Method::GET {
-        return "/".into();
-    }
+fn return_to_of(req: &HttpRequest, state: &AppState) -> String {
     match req.uri().path_and_query() {
-        Some(pq) => pq.as_str().to_owned(),
-        None => "/".into(),
+        Some(pq) if req.method() == actix_web::http::Method::GET => pq.as_str().to_owned(),
+        _ => state.path("/"),
     }
 }
 

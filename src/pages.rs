@@ -13,6 +13,8 @@ use crate::startup::AppState;
 
 /// What `base.html` needs besides the page's own content.
 pub struct Layout {
+    /// The base path every link starts with: `""`, or e.g. `"/app"`.
+    pub base: String,
     /// The cookie policy as JSON, for `<script id="app-config" type="application/json">`.
     pub app_config: String,
     pub user: Option<LayoutUser>,
@@ -30,6 +32,7 @@ pub struct LayoutUser {
 impl Layout {
     pub fn new(state: &AppState, session: Option<&Session>) -> Self {
         Self {
+            base: state.base_path.clone(),
             app_config: state.policy.app_config_json().to_owned(),
             user: session.map(|session| LayoutUser {
                 name: session
@@ -69,12 +72,12 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
-/// `/auth/sign-in?return_to=…`.
-pub fn sign_in_path(return_to: &str) -> String {
+/// `{base}/auth/sign-in?return_to=…`.
+pub fn sign_in_path(state: &AppState, return_to: &str) -> String {
     let query: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("return_to", return_to)
         .finish();
-    format!("/auth/sign-in?{query}")
+    format!("{}?{query}", state.path("/auth/sign-in"))
 }
 
 /// A Unix timestamp as `2026-01-31 23:59:59 UTC`.

@@ -20,12 +20,21 @@ use crate::{db, error, limits, routes};
 
 /// What every request handler can reach: built things, not raw settings.
 pub struct AppState {
-    /// `APP_BASE_URL`, with the real port when the configured one was 0.
+    /// `APP_BASE_URL`, with the real port when the configured one was 0 (its path ends in `/`).
     pub base_url: Url,
+    /// The path prefix every route is served under: `""`, or e.g. `"/app"`.
+    pub base_path: String,
     pub pool: SqlitePool,
     pub policy: CookiePolicy,
     pub sessions: SessionStore,
     pub idp: IdpClient,
+}
+
+impl AppState {
+    /// An absolute path of the app: `path` (which starts with `/`) under the base path.
+    pub fn path(&self, path: &str) -> String {
+        format!("{}{path}", self.base_path)
+    }
 }
 
 /// The app, and the development IdP when it runs, bound and ready to run.
@@ -63,6 +72,7 @@ impl Application {
         let policy = CookiePolicy::new(&config.cookies);
         let state = web::Data::new(AppState {
             base_url: config.base_url.clone(),
+            base_path: config.base_path().to_owned(),
             sessions: SessionStore::new(
                 pool.clone(),
                 TokenCipher::new(&app_secret),
@@ -75,6 +85,7 @@ impl Application {
 
         let headers = security_headers(&config, &settings);
         let app_state = state.clone();
+        let base_path = config.base_path().to_owned();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -89,7 +100,8 @@ impl Application {
                         .iter()
                         .fold(DefaultHeaders::new(), |all, header| all.add(header.clone())),
                 )
-                .configure(routes::configure)
+                .service(web::scope(&base_path).configure(routes::configure))
+                .default_service(web::to(routes::not_found))
         })
         .listen(listener)?
         .run();

@@ -72,7 +72,8 @@
       if (!signedIn) channel.postMessage("signed-out");
     }
     channel.addEventListener("message", (event) => {
-      if (event.data === "signed-out" && signedIn) window.location.replace("/");
+      // The home link knows the app's base path.
+      if (event.data === "signed-out" && signedIn) window.location.replace(document.querySelector("a.brand").href);
     });
   }
 

@@ -3,11 +3,12 @@
 
 use url::Url;
 
-/// Where sign-in ends when `return_to` is missing or refused.
+/// Where sign-in ends when `return_to` is missing or refused (under the base path).
 pub const DEFAULT_RETURN_TO: &str = "/account";
 const MAX_LEN: usize = 2048;
 
-/// `value` if it is a path on the app at `base`, else `None`.
+/// `value` if it is a path on the app at `base` (an origin, perhaps with a path prefix ending in
+/// `/`), else `None`.
 pub fn validate(value: &str, base: &Url) -> Option<String> {
     if value.len() > MAX_LEN || !looks_local(value) {
         return None;
@@ -18,7 +19,9 @@ pub fn validate(value: &str, base: &Url) -> Option<String> {
         return None;
     }
     let resolved = base.join(value).ok()?;
-    (resolved.origin() == base.origin()).then(|| value.to_owned())
+    let inside =
+        resolved.path().starts_with(base.path()) || format!("{}/", resolved.path()) == base.path();
+    (resolved.origin() == base.origin() && inside).then(|| value.to_owned())
 }
 
 /// A path: one leading slash, then no second slash, and no backslash, whitespace or control
@@ -90,6 +93,20 @@ mod tests {
         ] {
             assert_eq!(validate(value, &base).as_deref(), Some(value), "{value}");
         }
+    }
+
+    #[test]
+    fn under_a_base_path_only_paths_below_it_are_kept() {
+        let base = Url::parse("https://example.com/app/").unwrap();
+
+        assert_eq!(
+            validate("/app/account", &base).as_deref(),
+            Some("/app/account")
+        );
+        assert_eq!(validate("/app", &base).as_deref(), Some("/app"));
+        assert_eq!(validate("/application", &base), None);
+        assert_eq!(validate("/account", &base), None);
+        assert_eq!(validate("/app/../admin", &base), None);
     }
 
     #[test]

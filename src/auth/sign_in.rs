@@ -54,7 +54,7 @@ pub struct CallbackQuery {
 pub async fn begin(state: &AppState, return_to: Option<&str>) -> anyhow::Result<AuthorizeRequest> {
     let return_to = return_to
         .and_then(|value| return_to::validate(value, &state.base_url))
-        .unwrap_or_else(|| DEFAULT_RETURN_TO.to_owned());
+        .unwrap_or_else(|| state.path(DEFAULT_RETURN_TO));
     let request = state.idp.authorize();
     let attempt = SignInAttempt {
         pkce_verifier: request.pkce_verifier.clone(),

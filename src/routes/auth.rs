@@ -94,6 +94,7 @@ pub async fn sign_out(
     if !same_origin(&req, &state) {
         return Err(AppError::CsrfRejected);
     }
+    let home = state.path("/");
     let location = match &session {
         Some(session) if constant_time_eq(&form.csrf_token, &session.csrf_token) => {
             sign_out_flow::sign_out(&state, session).await?;
@@ -101,7 +102,7 @@ pub async fn sign_out(
         }
         Some(_) => return Err(AppError::CsrfRejected),
         // Already signed out (another tab, or an expired session): still leave a clean jar.
-        None => "/",
+        None => home.as_str(),
     };
     let mut response = see_other(location);
     cookies::append_all(&mut response, state.policy.expire_everywhere());

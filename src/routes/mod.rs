@@ -1,4 +1,5 @@
-//! The route table, in the order of SPEC.md's, and one module per page or action.
+//! The route table, in the order of SPEC.md's, and one module per page or action. `startup`
+//! mounts it under the base path of `APP_BASE_URL`.
 
 mod account;
 mod admin;
@@ -22,10 +23,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/diagnostics/cookies", web::get().to(diagnostics::cookies))
         .route("/healthz", web::get().to(health::healthz))
         .route("/static/app.js", web::get().to(assets::app_js))
-        .route("/static/app.css", web::get().to(assets::app_css))
-        .default_service(web::to(not_found));
+        .route("/static/app.css", web::get().to(assets::app_css));
 }
 
-async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
+/// Everything outside the route table: a 404 page.
+pub async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
     Err(AppError::NotFound)
 }

@@ -170,7 +170,11 @@ async fn every_set_cookie_follows_the_default_policy() {
 
 #[tokio::test]
 async fn every_set_cookie_follows_a_policy_with_a_non_root_path() {
-    let settings = [("COOKIE_PATH", "/app"), ("COOKIE_MAX_AGE", "3600")];
+    let settings = [
+        ("APP_BASE_URL", "http://localhost:0/app"),
+        ("COOKIE_PATH", "/app"),
+        ("COOKIE_MAX_AGE", "3600"),
+    ];
     audit(
         &settings,
         Expected {

@@ -269,3 +269,40 @@ async fn under_a_strict_policy_the_callback_moves_on_with_a_page_of_its_own() {
     assert_eq!(callback.headers["cache-control"], "no-store");
     assert_eq!(app.get("/account").await.status, 200);
 }
+
+#[tokio::test]
+async fn the_app_works_under_a_base_path_with_cookies_scoped_to_it() {
+    let app = crate::helpers::spawn_app_with(&[
+        ("APP_BASE_URL", "http://localhost:0/app"),
+        ("COOKIE_PATH", "/app"),
+    ])
+    .await;
+
+    let anonymous = app.get("/account").await;
+    let callback = app.sign_in_as("demo").await;
+    let account = app.get("/account").await;
+    let outside = app
+        .get(&format!(
+            "http://localhost:{}/account",
+            app.app_url.port().unwrap()
+        ))
+        .await;
+    let sign_out = app.post_sign_out(&app.csrf_token().await).await;
+
+    assert_redirect_to(&anonymous, "/app/auth/sign-in?return_to=%2Fapp%2Faccount");
+    assert_redirect_to(&callback, "/app/account");
+    assert_eq!(callback.set_cookie("session").path(), Some("/app"));
+    assert_eq!(account.status, 200, "{}", account.body);
+    for link in [
+        r#"href="/app/static/app.css""#,
+        r#"action="/app/auth/sign-out""#,
+        r#"href="/app/diagnostics/cookies""#,
+    ] {
+        assert!(account.body.contains(link), "{link}");
+    }
+    assert_eq!(outside.status, 404);
+    let logout: std::collections::HashMap<_, _> =
+        sign_out.location().query_pairs().into_owned().collect();
+    assert_eq!(logout["logout_uri"], app.url("/").as_str());
+    assert!(logout["logout_uri"].ends_with("/app/"));
+}

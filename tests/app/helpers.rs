@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
 use actix_web::cookie::Cookie;
-use cognito_web::config::Config;
+use cognito_web::config::{Config, path_covers};
 use cognito_web::dev_idp::{DevIdpControl, KeySet};
 use cognito_web::startup::Application;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
@@ -53,6 +53,10 @@ fn init_logging() {
     });
 }
 
+/// A browser's cookie jar: (host, name, path) → value. Like a browser it sends a cookie to its host
+/// (any port) below its path, and Max-Age=0 deletes it.
+type Jar = HashMap<(String, String, String), String>;
+
 /// A running app with its development IdP, and a browser-like client.
 pub struct TestApp {
     pub app_url: Url,
@@ -66,7 +70,7 @@ pub struct TestApp {
     stop_handles: Vec<actix_web::dev::ServerHandle>,
     state: actix_web::web::Data<cognito_web::startup::AppState>,
     client: reqwest::Client,
-    jar: Mutex<HashMap<(String, String), String>>,
+    jar: Mutex<Jar>,
     /// Every Set-Cookie the app sent to this client, with the URL that sent it.
     set_cookie_log: Mutex<Vec<(Url, Cookie<'static>)>>,
 }
@@ -215,7 +219,7 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, settings: &[(&str, &str)]) -> 
 
 impl TestApp {
     /// Stops the app and its IdP; returns the data folder and the browser's cookies, to restart.
-    pub async fn stop(self) -> (tempfile::TempDir, HashMap<(String, String), String>) {
+    pub async fn stop(self) -> (tempfile::TempDir, Jar) {
         for handle in &self.stop_handles {
             handle.stop(true).await;
         }
@@ -228,7 +232,7 @@ impl TestApp {
     }
 
     /// Gives this client the cookies of another (the same browser, after a restart).
-    pub fn restore_cookies(&self, cookies: HashMap<(String, String), String>) {
+    pub fn restore_cookies(&self, cookies: Jar) {
         self.jar.lock().unwrap().extend(cookies);
     }
 
@@ -255,8 +259,10 @@ impl TestApp {
     }
 
     /// An absolute URL for `path` on the app; absolute URLs pass through.
+    /// An absolute URL for `path` on the app (under its base path); absolute URLs pass through.
     pub fn url(&self, path_or_url: &str) -> Url {
-        self.app_url.join(path_or_url).unwrap()
+        let relative = path_or_url.strip_prefix('/').unwrap_or(path_or_url);
+        self.app_url.join(relative).unwrap()
     }
 
     pub async fn get(&self, path_or_url: &str) -> Reply {
@@ -315,18 +321,18 @@ impl TestApp {
             .lock()
             .unwrap()
             .iter()
-            .filter(|((h, _), _)| *h == host)
-            .map(|((_, n), v)| (n.clone(), v.clone()))
+            .filter(|((h, _, _), _)| *h == host)
+            .map(|((_, name, _), value)| (name.clone(), value.clone()))
             .collect()
     }
 
-    /// Puts a cookie in the jar for the app's host, as an earlier visit might have.
+    /// Puts a cookie (Path=/) in the jar for the app's host, as an earlier visit might have.
     pub fn plant_cookie(&self, name: &str, value: &str) {
         let host = self.app_url.host_str().unwrap().to_owned();
         self.jar
             .lock()
             .unwrap()
-            .insert((host, name.to_owned()), value.to_owned());
+            .insert((host, name.to_owned(), "/".to_owned()), value.to_owned());
     }
 
     fn cookie_header(&self, url: &Url) -> Option<String> {
@@ -334,14 +340,12 @@ impl TestApp {
         let jar = self.jar.lock().unwrap();
         let pairs: Vec<String> = jar
             .iter()
-            .filter(|((h, _), _)| h == host)
-            .map(|((_, n), v)| format!("{n}={v}"))
+            .filter(|((h, _, path), _)| h == host && path_covers(path, url.path()))
+            .map(|((_, name, _), value)| format!("{name}={value}"))
             .collect();
         (!pairs.is_empty()).then(|| pairs.join("; "))
     }
 
-    // Like a browser: a cookie is keyed by host and name (paths are all "/" in these tests), and
-    // Max-Age=0 deletes it.
     fn store_cookies(&self, reply: &Reply) {
         let host = reply.url.host_str().unwrap().to_owned();
         if Some(host.as_str()) == self.app_url.host_str() {
@@ -355,7 +359,8 @@ impl TestApp {
         }
         let mut jar = self.jar.lock().unwrap();
         for cookie in reply.set_cookies() {
-            let key = (host.clone(), cookie.name().to_owned());
+            let path = cookie.path().unwrap_or("/").to_owned();
+            let key = (host.clone(), cookie.name().to_owned(), path);
             let expired = cookie
                 .max_age()
                 .is_some_and(|age| age.is_zero() || age.is_negative());

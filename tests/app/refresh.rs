@@ -312,6 +312,7 @@ async fn cookies_on_the_invalid_grant_path_follow_the_default_policy() {
 async fn cookies_on_the_invalid_grant_path_follow_a_non_default_policy() {
     cookies_follow_the_policy(
         &[
+            ("APP_BASE_URL", "http://localhost:0/app"),
             ("COOKIE_PATH", "/app"),
             ("COOKIE_SAME_SITE", "strict"),
             ("COOKIE_MAX_AGE", "3600"),

@@ -81,7 +81,7 @@ async fn check_step(browser: &Browser, app: &TestApp, step: &str) {
     check_jar(&browser.all_cookies().await, &policy, app, step);
 }
 
-async fn sign_in_with_the_form(browser: &Browser, username: &str, screenshot: bool) {
+async fn sign_in_with_the_form(browser: &Browser, app: &TestApp, username: &str, screenshot: bool) {
     browser.click("#sign-in").await;
     browser.wait_for("#username").await;
     if screenshot {
@@ -92,7 +92,7 @@ async fn sign_in_with_the_form(browser: &Browser, username: &str, screenshot: bo
         .type_into("#password", &format!("{username}-password"))
         .await;
     browser.click("#sign-in-submit").await;
-    browser.wait_for_path("/account").await;
+    browser.wait_for_path(app.url("/account").path()).await;
     browser.wait_for("#email").await;
 }
 
@@ -110,7 +110,7 @@ async fn visit(settings: &[(&str, &str)], screenshots: bool) {
     }
     check_step(&browser, &app, "landing").await;
 
-    sign_in_with_the_form(&browser, "demo", screenshots).await;
+    sign_in_with_the_form(&browser, &app, "demo", screenshots).await;
     assert_eq!(browser.text("#email").await, "demo@example.com");
     if screenshots {
         browser.screenshot(&screenshot_path("account.png")).await;
@@ -171,7 +171,7 @@ async fn visit(settings: &[(&str, &str)], screenshots: bool) {
     check_step(&browser, &app, "theme toggled on a deeper page").await;
 
     browser.click("#sign-out").await;
-    browser.wait_for_path("/").await;
+    browser.wait_for_path(app.url("/").path()).await;
     browser.wait_for("#status").await;
     assert!(browser.text("#status").await.contains("not signed in"));
     let left = app_cookies(&browser.all_cookies().await, &app);
@@ -197,6 +197,18 @@ async fn a_whole_visit_keeps_the_jar_to_the_default_policy() {
 #[tokio::test]
 async fn a_whole_visit_works_and_keeps_the_jar_to_a_strict_policy() {
     visit(&[("COOKIE_SAME_SITE", "strict")], false).await;
+}
+
+#[tokio::test]
+async fn a_whole_visit_keeps_the_jar_to_a_policy_with_a_non_root_path() {
+    visit(
+        &[
+            ("APP_BASE_URL", "http://localhost:0/app"),
+            ("COOKIE_PATH", "/app"),
+        ],
+        false,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -233,7 +245,7 @@ async fn signed_in_beside_legacy_cookies() -> Option<(Browser, TestApp)> {
     let browser = Browser::start().await?;
     let app = spawn_app_with(&LEGACY).await;
     browser.goto(app.url("/").as_str()).await;
-    sign_in_with_the_form(&browser, "demo", false).await;
+    sign_in_with_the_form(&browser, &app, "demo", false).await;
     plant_legacy_cookies(&browser, &app).await;
     Some((browser, app))
 }
@@ -253,7 +265,7 @@ async fn sign_out_leaves_no_cookie_under_any_legacy_scope() {
     assert_eq!(session_cookies(&browser.all_cookies().await, &app).len(), 3);
 
     browser.click("#sign-out").await;
-    browser.wait_for_path("/").await;
+    browser.wait_for_path(app.url("/").path()).await;
     browser.wait_for("#status").await;
 
     let left = app_cookies(&browser.all_cookies().await, &app);
@@ -288,7 +300,7 @@ async fn signing_out_in_one_tab_signs_out_the_other() {
     };
     let app = spawn_app_with(&[]).await;
     browser.goto(app.url("/").as_str()).await;
-    sign_in_with_the_form(&browser, "demo", false).await;
+    sign_in_with_the_form(&browser, &app, "demo", false).await;
     let first = browser.current_tab().await;
     let second = browser.new_tab().await;
     browser.goto(app.url("/account").as_str()).await;
@@ -296,11 +308,11 @@ async fn signing_out_in_one_tab_signs_out_the_other() {
 
     browser.switch_to(&first).await;
     browser.click("#sign-out").await;
-    browser.wait_for_path("/").await;
+    browser.wait_for_path(app.url("/").path()).await;
     browser.wait_for("#status").await;
 
     browser.switch_to(&second).await;
-    browser.wait_for_path("/").await;
+    browser.wait_for_path(app.url("/").path()).await;
     browser.wait_for("main[data-signed-in=false]").await;
     assert!(browser.text("#status").await.contains("not signed in"));
     browser.quit().await;
