@@ -114,3 +114,76 @@ impl SessionCache {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::sessions::SessionRow;
+
+    fn session(id_hash: &str, access_token: u8) -> Session {
+        Session::from_row(SessionRow {
+            id_hash: id_hash.into(),
+            user_sub: "sub".into(),
+            username: "demo".into(),
+            email: None,
+            groups: String::new(),
+            csrf_token: "c".into(),
+            id_token: vec![],
+            access_token: vec![access_token],
+            refresh_token: vec![],
+            access_expires_at: 2_000,
+            signed_in_at: 1_000,
+            last_refresh_at: None,
+            refresh_count: 0,
+            refresh_lease_until: 0,
+            expires_at: 5_000,
+        })
+    }
+
+    #[test]
+    fn a_cached_session_is_served_until_it_ends() {
+        let cache = SessionCache::default();
+        cache.put(&session("a", 1));
+
+        assert!(cache.get("a", 1_500).is_some());
+        assert!(
+            cache.get("a", 5_000).is_none(),
+            "not past the session's end"
+        );
+        assert!(cache.get("b", 1_500).is_none());
+    }
+
+    #[test]
+    fn a_session_ended_here_cannot_be_put_back_by_a_racing_read() {
+        let cache = SessionCache::default();
+        cache.put(&session("a", 1));
+
+        cache.end("a");
+        cache.put(&session("a", 1));
+
+        assert!(cache.get("a", 1_500).is_none());
+    }
+
+    #[test]
+    fn a_profile_lives_as_long_as_its_access_token() {
+        let cache = SessionCache::default();
+        let first = session("a", 1);
+        cache.put(&first);
+        cache.put_profile(
+            &first,
+            &Profile::from([("email".to_owned(), "x@example.com".into())]),
+        );
+
+        let kept = cache.profile(&first);
+        cache.put(&session("a", 1));
+        let after_reread = cache.profile(&first);
+        cache.put(&session("a", 2));
+        let after_refresh = cache.profile(&session("a", 2));
+
+        assert!(kept.is_some() && after_reread.is_some());
+        assert!(
+            after_refresh.is_none(),
+            "a new access token needs a new userInfo call"
+        );
+    }
+}

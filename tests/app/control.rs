@@ -5,6 +5,14 @@ use serde_json::{Value, json};
 
 use crate::helpers::spawn_app;
 
+async fn send(request: reqwest::RequestBuilder) -> reqwest::Response {
+    request.send().await.unwrap()
+}
+
+async fn send_json(request: reqwest::RequestBuilder) -> Value {
+    send(request).await.json().await.unwrap()
+}
+
 #[tokio::test]
 async fn the_control_surface_answers_on_the_idp_port_only() {
     let app = spawn_app().await;
@@ -17,64 +25,42 @@ async fn the_control_surface_answers_on_the_idp_port_only() {
         .build()
         .unwrap();
     let control = |path: &str| app.idp_url.join(path).unwrap();
-    let without_header = reqwest::Client::new()
-        .post(control("/_dev/rotate-keys"))
-        .send()
-        .await
-        .unwrap();
 
-    let counts: Value = client
-        .get(control("/_dev/counts"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let fail = client
-        .post(control("/_dev/token-failure"))
-        .json(&json!({"status": 503}))
-        .send()
-        .await
-        .unwrap();
-    let token = client
-        .post(control("/oauth2/token"))
-        .form(&[("grant_type", "refresh_token")])
-        .send()
-        .await
-        .unwrap();
-    let clear = client
-        .delete(control("/_dev/token-failure"))
-        .send()
-        .await
-        .unwrap();
-    let revoked: Value = client
-        .post(control("/_dev/revoke-user"))
-        .json(&json!({"username": "demo"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let rotation = client
-        .post(control("/_dev/refresh-rotation"))
-        .json(&json!({"on": true}))
-        .send()
-        .await
-        .unwrap();
-    let forge = client
-        .post(control("/_dev/forge-next-id-token"))
-        .json(&json!({"forgery": "wrong_nonce"}))
-        .send()
-        .await
-        .unwrap();
-    let rotate = client
-        .post(control("/_dev/rotate-keys"))
-        .send()
-        .await
-        .unwrap();
-    let on_the_app = client.get(app.url("/_dev/counts")).send().await.unwrap();
+    let without_header = send(reqwest::Client::new().post(control("/_dev/rotate-keys"))).await;
+    let counts = send_json(client.get(control("/_dev/counts"))).await;
+    let fail = send(
+        client
+            .post(control("/_dev/token-failure"))
+            .json(&json!({"status": 503})),
+    )
+    .await;
+    let token = send(
+        client
+            .post(control("/oauth2/token"))
+            .form(&[("grant_type", "refresh_token")]),
+    )
+    .await;
+    let clear = send(client.delete(control("/_dev/token-failure"))).await;
+    let revoked = send_json(
+        client
+            .post(control("/_dev/revoke-user"))
+            .json(&json!({"username": "demo"})),
+    )
+    .await;
+    let rotation = send(
+        client
+            .post(control("/_dev/refresh-rotation"))
+            .json(&json!({"on": true})),
+    )
+    .await;
+    let forge = send(
+        client
+            .post(control("/_dev/forge-next-id-token"))
+            .json(&json!({"forgery": "wrong_nonce"})),
+    )
+    .await;
+    let rotate = send(client.post(control("/_dev/rotate-keys"))).await;
+    let on_the_app = send(client.get(app.url("/_dev/counts"))).await;
 
     assert_eq!(
         without_header.status(),
@@ -82,18 +68,16 @@ async fn the_control_surface_answers_on_the_idp_port_only() {
         "a web page cannot drive the control surface"
     );
     assert_eq!(counts["token:authorization_code"], 1);
-    assert_eq!(
-        (fail.status(), token.status(), clear.status()),
-        (
-            204.try_into().unwrap(),
-            503.try_into().unwrap(),
-            204.try_into().unwrap()
-        )
-    );
+    let statuses = [
+        fail.status(),
+        token.status(),
+        clear.status(),
+        rotation.status(),
+        forge.status(),
+        rotate.status(),
+    ];
+    assert_eq!(statuses.map(|s| s.as_u16()), [204, 503, 204, 204, 204, 204]);
     assert_eq!(revoked, json!({"revoked": 1}));
-    assert_eq!(rotation.status(), 204);
-    assert_eq!(forge.status(), 204);
-    assert_eq!(rotate.status(), 204);
     assert_eq!(
         on_the_app.status(),
         404,
