@@ -7,7 +7,7 @@
 //! too, so a read that raced with the delete cannot put it back.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::auth::Session;
@@ -24,7 +24,7 @@ struct Entry {
     session: Session,
     read_at: Instant,
     /// userInfo for this session's current access token (dropped when the session changes).
-    profile: Option<Profile>,
+    profile: Option<Arc<Profile>>,
 }
 
 /// The cache; keys are session id hashes.
@@ -97,7 +97,7 @@ impl SessionCache {
     }
 
     /// The userInfo answer cached for the session's current access token.
-    pub fn profile(&self, session: &Session) -> Option<Profile> {
+    pub fn profile(&self, session: &Session) -> Option<Arc<Profile>> {
         let entries = self.entries.lock().expect("session cache lock");
         let entry = entries.get(session.id_hash())?;
         (entry.session.row.access_token == session.row.access_token)
@@ -105,7 +105,7 @@ impl SessionCache {
             .flatten()
     }
 
-    pub fn put_profile(&self, session: &Session, profile: &Profile) {
+    pub fn put_profile(&self, session: &Session, profile: &Arc<Profile>) {
         let mut entries = self.entries.lock().expect("session cache lock");
         if let Some(entry) = entries.get_mut(session.id_hash())
             && entry.session.row.access_token == session.row.access_token
@@ -171,7 +171,10 @@ mod tests {
         cache.put(&first);
         cache.put_profile(
             &first,
-            &Profile::from([("email".to_owned(), "x@example.com".into())]),
+            &Arc::new(Profile::from([(
+                "email".to_owned(),
+                "x@example.com".into(),
+            )])),
         );
 
         let kept = cache.profile(&first);

@@ -1,6 +1,8 @@
 //! The user's attributes from Cognito's userInfo endpoint, fetched once per access token: a page
 //! view that needs them costs an IdP call only after sign-in and after each refresh.
 
+use std::sync::Arc;
+
 use crate::auth::Session;
 use crate::auth::cache::Profile;
 use crate::auth::idp::UserInfoError;
@@ -8,7 +10,7 @@ use crate::error::AppError;
 use crate::startup::AppState;
 
 /// userInfo for `session`, whose access token must be fresh (see `auth::refresh::fresh`).
-pub async fn user_info(state: &AppState, session: &Session) -> Result<Profile, AppError> {
+pub async fn user_info(state: &AppState, session: &Session) -> Result<Arc<Profile>, AppError> {
     if let Some(profile) = state.sessions.cached_profile(session) {
         return Ok(profile);
     }
@@ -20,6 +22,7 @@ pub async fn user_info(state: &AppState, session: &Session) -> Result<Profile, A
     };
     match state.idp.user_info(&access_token).await {
         Ok(profile) => {
+            let profile = Arc::new(profile);
             state.sessions.keep_profile(session, &profile);
             Ok(profile)
         }

@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use sqlx::SqlitePool;
@@ -36,8 +37,13 @@ impl User {
 }
 
 /// A signed-in browser's session. Its tokens stay sealed until [`SessionStore`] opens one.
+/// Cloning it is cheap (the cache hands out a copy on every request): the data is shared.
 #[derive(Debug, Clone)]
-pub struct Session {
+pub struct Session(Arc<SessionData>);
+
+/// What a [`Session`] holds.
+#[derive(Debug)]
+pub struct SessionData {
     pub user: User,
     pub csrf_token: String,
     pub signed_in_at: i64,
@@ -47,9 +53,17 @@ pub struct Session {
     pub(crate) row: SessionRow,
 }
 
+impl std::ops::Deref for Session {
+    type Target = SessionData;
+
+    fn deref(&self) -> &SessionData {
+        &self.0
+    }
+}
+
 impl Session {
     pub(crate) fn from_row(row: SessionRow) -> Self {
-        Self {
+        Self(Arc::new(SessionData {
             user: User {
                 sub: row.user_sub.clone(),
                 username: row.username.clone(),
@@ -62,7 +76,7 @@ impl Session {
             last_refresh_at: row.last_refresh_at,
             refresh_count: row.refresh_count,
             row,
-        }
+        }))
     }
 
     /// The key of the session's row: the hash of the id in its cookie.
@@ -172,12 +186,12 @@ impl SessionStore {
     }
 
     /// The userInfo answer fetched with the session's current access token, if there is one.
-    pub fn cached_profile(&self, session: &Session) -> Option<Profile> {
+    pub fn cached_profile(&self, session: &Session) -> Option<Arc<Profile>> {
         self.cache.profile(session)
     }
 
     /// Keeps a userInfo answer for as long as the access token it was fetched with.
-    pub fn keep_profile(&self, session: &Session, profile: &Profile) {
+    pub fn keep_profile(&self, session: &Session, profile: &Arc<Profile>) {
         self.cache.put_profile(session, profile);
     }
 

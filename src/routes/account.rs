@@ -40,8 +40,8 @@ pub async fn account(
             user.groups.join(", ")
         },
         profile: profile
-            .into_iter()
-            .map(|(key, value)| (key, display(&value)))
+            .iter()
+            .map(|(key, value)| (key.clone(), display(value)))
             .collect(),
         signed_in_at: crate::pages::timestamp(session.signed_in_at),
         access_expires_at: crate::pages::timestamp(session.access_expires_at),
