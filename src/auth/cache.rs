@@ -118,26 +118,10 @@ impl SessionCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::sessions::SessionRow;
+    use crate::db::sessions::test_row;
 
     fn session(id_hash: &str, access_token: u8) -> Session {
-        Session::from_row(SessionRow {
-            id_hash: id_hash.into(),
-            user_sub: "sub".into(),
-            username: "demo".into(),
-            email: None,
-            groups: String::new(),
-            csrf_token: "c".into(),
-            id_token: vec![],
-            access_token: vec![access_token],
-            refresh_token: vec![],
-            access_expires_at: 2_000,
-            signed_in_at: 1_000,
-            last_refresh_at: None,
-            refresh_count: 0,
-            refresh_lease_until: 0,
-            expires_at: 5_000,
-        })
+        Session::from_row(test_row(id_hash, 1_000, 2_000, access_token))
     }
 
     #[test]
@@ -147,7 +131,7 @@ mod tests {
 
         assert!(cache.get("a", 1_500).is_some());
         assert!(
-            cache.get("a", 5_000).is_none(),
+            cache.get("a", 1_000 + 86_400).is_none(),
             "not past the session's end"
         );
         assert!(cache.get("b", 1_500).is_none());

@@ -186,26 +186,10 @@ async fn exchange(state: &AppState, session: &Session) -> Result<RefreshedTokens
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::sessions::SessionRow;
+    use crate::db::sessions::test_row;
 
     fn session(signed_in_at: i64, access_expires_at: i64) -> Session {
-        Session::from_row(SessionRow {
-            id_hash: "h".into(),
-            user_sub: "sub".into(),
-            username: "demo".into(),
-            email: None,
-            groups: String::new(),
-            csrf_token: "c".into(),
-            id_token: vec![],
-            access_token: vec![],
-            refresh_token: vec![],
-            access_expires_at,
-            signed_in_at,
-            last_refresh_at: None,
-            refresh_count: 0,
-            refresh_lease_until: 0,
-            expires_at: signed_in_at + 86_400,
-        })
+        Session::from_row(test_row("h", signed_in_at, access_expires_at, 2))
     }
 
     #[test]

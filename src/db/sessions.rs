@@ -187,29 +187,41 @@ pub async fn store_refreshed_tokens(
     Ok(result.rows_affected() == 1)
 }
 
+/// A plausible row for unit tests elsewhere in the crate: signed in at `signed_in_at`, the
+/// access token (sealed bytes `[access_token]`) expiring at `access_expires_at`, ending a day later.
+#[cfg(test)]
+pub(crate) fn test_row(
+    id_hash: &str,
+    signed_in_at: i64,
+    access_expires_at: i64,
+    access_token: u8,
+) -> SessionRow {
+    SessionRow {
+        id_hash: id_hash.into(),
+        user_sub: "sub".into(),
+        username: "demo".into(),
+        email: Some("demo@example.com".into()),
+        groups: "".into(),
+        csrf_token: "csrf".into(),
+        id_token: vec![1],
+        access_token: vec![access_token],
+        refresh_token: vec![3],
+        access_expires_at,
+        signed_in_at,
+        last_refresh_at: None,
+        refresh_count: 0,
+        refresh_lease_until: 0,
+        expires_at: signed_in_at + 86_400,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::db::tests::test_pool;
 
     fn row(id_hash: &str, signed_in_at: i64) -> SessionRow {
-        SessionRow {
-            id_hash: id_hash.into(),
-            user_sub: "sub".into(),
-            username: "demo".into(),
-            email: Some("demo@example.com".into()),
-            groups: "".into(),
-            csrf_token: "csrf".into(),
-            id_token: vec![1],
-            access_token: vec![2],
-            refresh_token: vec![3],
-            access_expires_at: signed_in_at + 3600,
-            signed_in_at,
-            last_refresh_at: None,
-            refresh_count: 0,
-            refresh_lease_until: 0,
-            expires_at: signed_in_at + 86_400,
-        }
+        test_row(id_hash, signed_in_at, signed_in_at + 3600, 2)
     }
 
     #[tokio::test]

@@ -2,6 +2,7 @@
 //! plus ChromeDriver's DevTools passthrough for what WebDriver cannot do: read and plant cookies
 //! under any Domain and Path.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -192,33 +193,33 @@ impl Browser {
         response["value"][ELEMENT].as_str().map(str::to_owned)
     }
 
-    /// Waits until an element matching `css` is on the page.
-    pub async fn wait_for(&self, css: &str) -> String {
+    /// Polls `check` until it yields a value; after `WAIT`, fails with `what` and the page's URL.
+    async fn wait_until<T, F: Future<Output = Option<T>>>(
+        &self,
+        what: &str,
+        mut check: impl FnMut() -> F,
+    ) -> T {
         let started = Instant::now();
         loop {
-            if let Some(id) = self.element(css).await {
-                return id;
+            if let Some(value) = check().await {
+                return value;
             }
-            assert!(
-                started.elapsed() < WAIT,
-                "{css} never appeared on {}",
-                self.url().await
-            );
+            assert!(started.elapsed() < WAIT, "{what}; at {}", self.url().await);
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
+    /// Waits until an element matching `css` is on the page.
+    pub async fn wait_for(&self, css: &str) -> String {
+        self.wait_until(&format!("{css} never appeared"), || self.element(css))
+            .await
+    }
+
     /// Waits until the page's URL has this path.
     pub async fn wait_for_path(&self, path: &str) {
-        let started = Instant::now();
-        while self.url().await.path() != path {
-            assert!(
-                started.elapsed() < WAIT,
-                "never reached {path}; at {}",
-                self.url().await
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let at_path = || async { (self.url().await.path() == path).then_some(()) };
+        self.wait_until(&format!("never reached {path}"), at_path)
+            .await
     }
 
     pub async fn click(&self, css: &str) {
