@@ -1,17 +1,9 @@
 //! The development IdP's control surface over HTTP (scripts such as bench/ use it), and its
 //! absence from the app's own routes.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::spawn_app;
-
-async fn send(request: reqwest::RequestBuilder) -> reqwest::Response {
-    request.send().await.unwrap()
-}
-
-async fn send_json(request: reqwest::RequestBuilder) -> Value {
-    send(request).await.json().await.unwrap()
-}
+use crate::helpers::{Fetch, spawn_app};
 
 #[tokio::test]
 async fn the_control_surface_answers_on_the_idp_port_only() {
@@ -26,41 +18,39 @@ async fn the_control_surface_answers_on_the_idp_port_only() {
         .unwrap();
     let control = |path: &str| app.idp_url.join(path).unwrap();
 
-    let without_header = send(reqwest::Client::new().post(control("/_dev/rotate-keys"))).await;
-    let counts = send_json(client.get(control("/_dev/counts"))).await;
-    let fail = send(
-        client
-            .post(control("/_dev/token-failure"))
-            .json(&json!({"status": 503})),
-    )
-    .await;
-    let token = send(
-        client
-            .post(control("/oauth2/token"))
-            .form(&[("grant_type", "refresh_token")]),
-    )
-    .await;
-    let clear = send(client.delete(control("/_dev/token-failure"))).await;
-    let revoked = send_json(
-        client
-            .post(control("/_dev/revoke-user"))
-            .json(&json!({"username": "demo"})),
-    )
-    .await;
-    let rotation = send(
-        client
-            .post(control("/_dev/refresh-rotation"))
-            .json(&json!({"on": true})),
-    )
-    .await;
-    let forge = send(
-        client
-            .post(control("/_dev/forge-next-id-token"))
-            .json(&json!({"forgery": "wrong_nonce"})),
-    )
-    .await;
-    let rotate = send(client.post(control("/_dev/rotate-keys"))).await;
-    let on_the_app = send(client.get(app.url("/_dev/counts"))).await;
+    let without_header = reqwest::Client::new()
+        .post(control("/_dev/rotate-keys"))
+        .fetch()
+        .await;
+    let counts = client.get(control("/_dev/counts")).fetch_json().await;
+    let fail = client
+        .post(control("/_dev/token-failure"))
+        .json(&json!({"status": 503}))
+        .fetch()
+        .await;
+    let token = client
+        .post(control("/oauth2/token"))
+        .form(&[("grant_type", "refresh_token")])
+        .fetch()
+        .await;
+    let clear = client.delete(control("/_dev/token-failure")).fetch().await;
+    let revoked = client
+        .post(control("/_dev/revoke-user"))
+        .json(&json!({"username": "demo"}))
+        .fetch_json()
+        .await;
+    let rotation = client
+        .post(control("/_dev/refresh-rotation"))
+        .json(&json!({"on": true}))
+        .fetch()
+        .await;
+    let forge = client
+        .post(control("/_dev/forge-next-id-token"))
+        .json(&json!({"forgery": "wrong_nonce"}))
+        .fetch()
+        .await;
+    let rotate = client.post(control("/_dev/rotate-keys")).fetch().await;
+    let on_the_app = client.get(app.url("/_dev/counts")).fetch().await;
 
     assert_eq!(
         without_header.status(),

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cognito_web::dev_idp::CLIENT_ID;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{Fetch, TestApp, spawn_app};
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -59,9 +59,8 @@ async fn token_request(app: &TestApp, form: &[(&str, &str)]) -> (u16, Value) {
         .post(idp(app, "/oauth2/token"))
         .basic_auth(CLIENT_ID, Some(&app.client_secret))
         .form(form)
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     let status = response.status().as_u16();
     assert_eq!(
         response.headers()["content-type"],
@@ -84,9 +83,8 @@ async fn authorize_never_redirects_to_an_unregistered_uri() {
                 ("redirect_uri", "https://evil.example/cb"),
             ],
         ))
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
 
     assert_eq!(reply.status(), 302);
     let location = reply.headers()["location"].to_str().unwrap().to_owned();
@@ -95,12 +93,7 @@ async fn authorize_never_redirects_to_an_unregistered_uri() {
         format!("/error?error=redirect_mismatch&client_id={CLIENT_ID}")
     );
     assert_eq!(
-        client()
-            .get(idp(&app, &location))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        client().get(idp(&app, &location)).fetch().await.status(),
         400
     );
 }
@@ -135,9 +128,8 @@ async fn authorize_sends_errors_back_to_a_registered_uri() {
 
         let reply = client()
             .get(idp_with(&app, "/oauth2/authorize", &query))
-            .send()
-            .await
-            .unwrap();
+            .fetch()
+            .await;
 
         let location = url::Url::parse(reply.headers()["location"].to_str().unwrap()).unwrap();
         let pairs: HashMap<_, _> = location.query_pairs().into_owned().collect();
@@ -154,23 +146,20 @@ async fn the_token_endpoint_refuses_like_cognito() {
     let json_body = client()
         .post(&url)
         .json(&serde_json::json!({"grant_type": "refresh_token"}))
-        .send()
-        .await
-        .unwrap();
-    let get = client().get(&url).send().await.unwrap();
+        .fetch()
+        .await;
+    let get = client().get(&url).fetch().await;
     let no_client = client()
         .post(&url)
         .form(&[("grant_type", "refresh_token")])
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     let wrong_secret = client()
         .post(&url)
         .basic_auth(CLIENT_ID, Some("wrong"))
         .form(&[("grant_type", "refresh_token"), ("refresh_token", "x")])
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
 
     assert_eq!(json_body.status(), 405);
     assert!(json_body.text().await.unwrap().is_empty());
@@ -341,9 +330,8 @@ async fn tokens_userinfo_and_revocation_have_cognitos_shape() {
     let user_info = client()
         .get(idp(&app, "/oauth2/userInfo"))
         .bearer_auth(access_token)
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(user_info.status(), 200);
     let profile: Value = user_info.json().await.unwrap();
     assert_eq!(
@@ -353,11 +341,7 @@ async fn tokens_userinfo_and_revocation_have_cognitos_shape() {
         ),
         (Some("true"), Some("demo"))
     );
-    let anonymous = client()
-        .get(idp(&app, "/oauth2/userInfo"))
-        .send()
-        .await
-        .unwrap();
+    let anonymous = client().get(idp(&app, "/oauth2/userInfo")).fetch().await;
     assert_eq!(anonymous.status(), 400);
     assert!(
         anonymous.headers()["www-authenticate"]
@@ -374,9 +358,8 @@ async fn tokens_userinfo_and_revocation_have_cognitos_shape() {
                 .post(url)
                 .basic_auth(CLIENT_ID, Some(app_secret))
                 .form(&[("token", token)])
-                .send()
+                .fetch()
                 .await
-                .unwrap()
         }
     };
     assert_eq!(
@@ -393,9 +376,8 @@ async fn tokens_userinfo_and_revocation_have_cognitos_shape() {
     let after = client()
         .get(idp(&app, "/oauth2/userInfo"))
         .bearer_auth(access_token)
-        .send()
-        .await
-        .unwrap();
+        .fetch()
+        .await;
     assert_eq!(
         after.status(),
         401,
@@ -427,20 +409,12 @@ async fn discovery_and_jwks_are_published_under_the_issuer() {
 
     let discovery: Value = client()
         .get(format!("{}/.well-known/openid-configuration", app.issuer))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let jwks: Value = client()
+        .fetch_json()
+        .await;
+    let jwks = client()
         .get(format!("{}/.well-known/jwks.json", app.issuer))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
 
     assert_eq!(discovery["issuer"], app.issuer.as_str());
     assert_eq!(
@@ -472,7 +446,7 @@ async fn logout_goes_only_to_a_registered_sign_out_url() {
     let app = spawn_app().await;
     let logout = |params: Vec<(&'static str, String)>| {
         let url = idp_with(&app, "/logout", &params);
-        async move { client().get(url).send().await.unwrap() }
+        async move { client().get(url).fetch().await }
     };
 
     let registered = logout(vec![

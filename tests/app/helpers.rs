@@ -16,6 +16,22 @@ fn shared_keys() -> &'static KeySet {
     KEYS.get_or_init(KeySet::generate)
 }
 
+/// Sending a request in a test: a failure to get any answer fails the test.
+pub trait Fetch {
+    async fn fetch(self) -> reqwest::Response;
+    async fn fetch_json(self) -> serde_json::Value;
+}
+
+impl Fetch for reqwest::RequestBuilder {
+    async fn fetch(self) -> reqwest::Response {
+        self.send().await.unwrap()
+    }
+
+    async fn fetch_json(self) -> serde_json::Value {
+        self.fetch().await.json().await.unwrap()
+    }
+}
+
 /// Every log line of the test binary, at debug level: tests search it for secrets.
 static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 

@@ -11,6 +11,8 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
+
+use crate::helpers::Fetch;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// Browsers at once: each is a Chromium with its renderer processes, and the machine has 2 cores.
@@ -117,15 +119,11 @@ impl Browser {
             "browserName": "chrome",
             "goog:chromeOptions": { "binary": chromium, "args": args },
         }}});
-        let response: Value = http
+        let response = http
             .post(format!("{base}/session"))
             .json(&capabilities)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .fetch_json()
+            .await;
         let session = response["value"]["sessionId"]
             .as_str()
             .unwrap_or_else(|| panic!("no WebDriver session: {response}"));
@@ -143,7 +141,7 @@ impl Browser {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response: Value = request.send().await.unwrap().json().await.unwrap();
+        let response = request.fetch_json().await;
         if let Some(error) = response["value"]["error"].as_str() {
             panic!(
                 "WebDriver {path}: {error}: {}",
@@ -180,16 +178,12 @@ impl Browser {
     }
 
     async fn element(&self, css: &str) -> Option<String> {
-        let response: Value = self
+        let response = self
             .http
             .post(format!("{}/element", self.base))
             .json(&json!({ "using": "css selector", "value": css }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .fetch_json()
+            .await;
         response["value"][ELEMENT].as_str().map(str::to_owned)
     }
 
