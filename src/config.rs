@@ -11,10 +11,8 @@ use base64::engine::general_purpose::STANDARD;
 use tracing_subscriber::EnvFilter;
 use url::Url;
 
-use crate::secrets::Secret;
-
-/// The smallest `APP_SECRET`, in bytes after base64 decoding.
-pub const MIN_SECRET_BYTES: usize = 64;
+use crate::cookies::{CookieScope, CookieSettings, domain_covers, path_covers};
+use crate::secrets::{MIN_SECRET_BYTES, Secret};
 
 /// A setting with a bad value: which one, what is wrong, and an example of a good one.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -45,7 +43,7 @@ pub struct Config {
     /// Where Cognito's logout endpoint sends the browser back to.
     pub logout_uri: Url,
     /// The attributes every cookie gets.
-    pub cookies: CookieConfig,
+    pub cookies: CookieSettings,
     /// The `tracing` filter (`RUST_LOG`).
     pub log_filter: String,
 }
@@ -79,30 +77,6 @@ pub struct DevIdpConfig {
     pub listen: SocketAddr,
     /// Lifetime of the access and ID tokens it issues.
     pub access_token_ttl: Duration,
-}
-
-/// Cookie attributes, before they become the `CookiePolicy`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CookieConfig {
-    /// `Domain` attribute; `None` for host-only cookies.
-    pub domain: Option<String>,
-    /// `Path` attribute.
-    pub path: String,
-    /// `SameSite` attribute.
-    pub same_site: SameSite,
-    /// `Secure` attribute, with `auto` already resolved against `APP_BASE_URL`.
-    pub secure: bool,
-    /// Lifetime of persistent cookies.
-    pub max_age: Duration,
-    /// `domain|path` scopes that earlier deployments used; cookies there are expired on sign-out.
-    pub legacy_scopes: Vec<CookieScope>,
-}
-
-/// A cookie scope: the `Domain` (or host-only) and `Path` a cookie was written under.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CookieScope {
-    pub domain: Option<String>,
-    pub path: String,
 }
 
 impl Config {
@@ -418,7 +392,7 @@ fn parse_scopes(value: Option<String>) -> Result<Vec<String>, ConfigError> {
 fn parse_cookies(
     get: &impl Fn(&str) -> Option<String>,
     base_url: &Url,
-) -> Result<CookieConfig, ConfigError> {
+) -> Result<CookieSettings, ConfigError> {
     let domain = get("COOKIE_DOMAIN")
         .map(|value| parse_cookie_domain("COOKIE_DOMAIN", &value, "example.com"))
         .transpose()?;
@@ -521,7 +495,7 @@ fn parse_cookies(
             "\".example.com|/,|/app\"",
         ));
     }
-    Ok(CookieConfig {
+    Ok(CookieSettings {
         domain,
         path,
         same_site,
@@ -598,20 +572,6 @@ fn parse_legacy_scopes(value: &str) -> Result<Vec<CookieScope>, ConfigError> {
             Ok(CookieScope { domain, path })
         })
         .collect()
-}
-
-/// Whether a cookie with `Path=cookie_path` is sent with requests for `request_path`
-/// (RFC 6265 §5.1.4).
-pub fn path_covers(cookie_path: &str, request_path: &str) -> bool {
-    request_path == cookie_path
-        || (request_path.starts_with(cookie_path)
-            && (cookie_path.ends_with('/') || request_path[cookie_path.len()..].starts_with('/')))
-}
-
-/// Whether a cookie with `Domain=domain` is accepted for, and sent to, `host` (RFC 6265 §5.1.3).
-pub fn domain_covers(domain: &str, host: &str) -> bool {
-    let host = host.to_ascii_lowercase();
-    host == domain || host.ends_with(&format!(".{domain}"))
 }
 
 #[cfg(test)]
@@ -708,7 +668,7 @@ mod tests {
         assert_eq!(dev.access_token_ttl, Duration::from_secs(3600));
         assert_eq!(
             config.cookies,
-            CookieConfig {
+            CookieSettings {
                 domain: None,
                 path: "/".into(),
                 same_site: SameSite::Lax,

@@ -2,6 +2,7 @@
 //! with PKCE), keeps every token on the server, and writes every cookie under one cookie policy.
 
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod cookies;
 pub mod db;

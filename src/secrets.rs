@@ -12,7 +12,8 @@ use ring::digest::{SHA256, digest};
 use ring::hkdf;
 use ring::rand::{SecureRandom, SystemRandom};
 
-use crate::config::MIN_SECRET_BYTES;
+/// The smallest `APP_SECRET`, in bytes after base64 decoding.
+pub const MIN_SECRET_BYTES: usize = 64;
 
 /// A value that must never reach a log line or an error message: `Debug` is redacted and there is
 /// no `Display`. Read it on purpose with [`Secret::expose`].

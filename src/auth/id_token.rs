@@ -94,7 +94,7 @@ impl IdTokenVerifier {
             .map_err(|error| IdTokenError::Invalid(describe(error.kind())))?
             .claims;
 
-        check_claims(&claims, &self.client_id, nonce, crate::db::now())?;
+        check_claims(&claims, &self.client_id, nonce, crate::clock::now())?;
         Ok(claims)
     }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::auth::idp::TokenError;
 use crate::auth::sessions::Session;
+use crate::clock;
 use crate::db::{self, sessions::RefreshedTokens};
 use crate::startup::AppState;
 
@@ -46,11 +47,11 @@ fn refreshed_since(before: &Session, now_seen: &Session) -> bool {
 
 /// `session` with an access token good for at least the refresh margin, refreshing if needed.
 pub async fn fresh(state: &AppState, session: Session) -> Result<Session, RefreshError> {
-    if is_fresh(&session, db::now()) {
+    if is_fresh(&session, clock::now()) {
         return Ok(session);
     }
     let pool = state.sessions.pool();
-    let now = db::now();
+    let now = clock::now();
     if db::sessions::take_refresh_lease(pool, session.id_hash(), now, now + LEASE_SECONDS)
         .await
         .map_err(anyhow::Error::from)?
@@ -63,10 +64,10 @@ pub async fn fresh(state: &AppState, session: Session) -> Result<Session, Refres
         tokio::time::sleep(WAIT_STEP).await;
         match state.sessions.reload(&session).await? {
             Some(now_seen) if refreshed_since(&session, &now_seen) => return Ok(now_seen),
-            Some(now_seen) if is_fresh(&now_seen, db::now()) => return Ok(now_seen),
+            Some(now_seen) if is_fresh(&now_seen, clock::now()) => return Ok(now_seen),
             // The lease was given back without new tokens: that refresh failed, and the requests
             // that waited for it share its outcome instead of each trying again.
-            Some(now_seen) if now_seen.row.refresh_lease_until <= db::now() => {
+            Some(now_seen) if now_seen.row.refresh_lease_until <= clock::now() => {
                 return Err(RefreshError::Unreachable(anyhow::anyhow!(
                     "a concurrent refresh failed"
                 )));
@@ -74,7 +75,7 @@ pub async fn fresh(state: &AppState, session: Session) -> Result<Session, Refres
             Some(_) => {}
             None => return Err(RefreshError::SessionEnded),
         }
-        if db::now() > give_up_at {
+        if clock::now() > give_up_at {
             return Err(RefreshError::Unreachable(anyhow::anyhow!(
                 "waited too long for another request's refresh"
             )));
@@ -91,7 +92,7 @@ async fn refresh_holding_lease(
     let Some(session) = state.sessions.reload(&read_before).await? else {
         return Err(RefreshError::SessionEnded);
     };
-    if refreshed_since(&read_before, &session) || is_fresh(&session, db::now()) {
+    if refreshed_since(&read_before, &session) || is_fresh(&session, clock::now()) {
         db::sessions::release_refresh_lease(pool, session.id_hash())
             .await
             .map_err(anyhow::Error::from)?;
@@ -167,7 +168,7 @@ async fn exchange(state: &AppState, session: &Session) -> Result<RefreshedTokens
             "the refreshed ID token names another user"
         )));
     }
-    let now = db::now();
+    let now = clock::now();
     Ok(RefreshedTokens {
         id_token: state
             .sessions

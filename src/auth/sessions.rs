@@ -12,6 +12,7 @@ use sqlx::SqlitePool;
 use crate::auth::cache::{Profile, SessionCache};
 use crate::auth::id_token::IdTokenClaims;
 use crate::auth::idp::TokenSet;
+use crate::clock;
 use crate::cookies::{self, SESSION_COOKIE};
 use crate::db::{self, sessions::SessionRow};
 use crate::error::AppError;
@@ -108,7 +109,7 @@ impl SessionStore {
     pub async fn start(&self, claims: &IdTokenClaims, tokens: &TokenSet) -> anyhow::Result<String> {
         let id = random_token(32);
         let id_hash = hash(&id);
-        let now = db::now();
+        let now = clock::now();
         let refresh_token = tokens
             .refresh_token
             .as_ref()
@@ -140,7 +141,7 @@ impl SessionStore {
     /// The live session whose cookie carries `id`, if any.
     pub async fn find(&self, id: &str) -> anyhow::Result<Option<Session>> {
         let id_hash = hash(id);
-        let now = db::now();
+        let now = clock::now();
         if let Some(session) = self.cache.get(&id_hash, now) {
             return Ok(Some(session));
         }
@@ -149,7 +150,7 @@ impl SessionStore {
 
     /// The session as the database holds it now, bypassing the cache (and refreshing it).
     pub async fn reload(&self, session: &Session) -> anyhow::Result<Option<Session>> {
-        self.read(session.id_hash(), db::now()).await
+        self.read(session.id_hash(), clock::now()).await
     }
 
     async fn read(&self, id_hash: &str, now: i64) -> anyhow::Result<Option<Session>> {
@@ -286,7 +287,7 @@ pub async fn current(req: &HttpRequest) -> Option<Session> {
 const MAX_SESSION_COOKIES: usize = 4;
 
 async fn current_session(req: &HttpRequest) -> Result<Lookup, AppError> {
-    let ids = cookies::read_all(req, SESSION_COOKIE);
+    let ids = cookies::read_all(req.headers(), SESSION_COOKIE);
     if ids.is_empty() {
         return Ok(Lookup::NoCookie);
     }

@@ -6,7 +6,8 @@ use serde::Deserialize;
 use crate::auth::id_token::IdTokenError;
 use crate::auth::idp::{AuthorizeRequest, TokenError};
 use crate::auth::return_to::{self, DEFAULT_RETURN_TO};
-use crate::db::{self, sign_in_attempts, sign_in_attempts::SignInAttempt};
+use crate::clock;
+use crate::db::{sign_in_attempts, sign_in_attempts::SignInAttempt};
 use crate::error::AppError;
 use crate::secrets::{constant_time_eq, hash};
 use crate::startup::AppState;
@@ -60,7 +61,7 @@ pub async fn begin(state: &AppState, return_to: Option<&str>) -> anyhow::Result<
         pkce_verifier: request.pkce_verifier.clone(),
         nonce: request.nonce.clone(),
         return_to,
-        created_at: db::now(),
+        created_at: clock::now(),
     };
     sign_in_attempts::insert(&state.pool, &hash(&request.state), &attempt).await?;
     Ok(request)
@@ -139,7 +140,7 @@ async fn take_attempt(
     let attempt = sign_in_attempts::take(&state.pool, &hash(returned))
         .await?
         .ok_or(SignInFailure::AttemptUnknown)?;
-    if attempt.created_at + sign_in_attempts::ATTEMPT_TTL_SECONDS < db::now() {
+    if attempt.created_at + sign_in_attempts::ATTEMPT_TTL_SECONDS < clock::now() {
         return Err(SignInFailure::AttemptExpired.into());
     }
     Ok(attempt)

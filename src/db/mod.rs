@@ -83,14 +83,6 @@ pub async fn ping(pool: &SqlitePool) -> sqlx::Result<()> {
     sqlx::query("select 1").execute(pool).await.map(|_| ())
 }
 
-/// Seconds since the Unix epoch: the time unit of every timestamp column.
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

@@ -22,7 +22,7 @@ use super::users::{self, DemoUser};
 use super::{
     CODE_TTL_SECONDS, CodeGrant, Forgery, IdpState, LOGIN_TTL_SECONDS, POOL_ID, TokenFailure,
 };
-use crate::db::now;
+use crate::clock::now;
 use crate::secrets::{constant_time_eq, random_token};
 
 type State = web::Data<IdpState>;

@@ -37,12 +37,12 @@ pub async fn callback(
     state: web::Data<AppState>,
     query: web::Query<CallbackQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let browser_state = cookies::read(&req, SIGN_IN_COOKIE);
+    let browser_state = cookies::read(req.headers(), SIGN_IN_COOKIE);
     let signed_in = sign_in::complete(&state, browser_state.as_deref(), &query).await?;
     // A session the browser had before is over: the new sign-in replaces it. (Under a Strict
     // policy the browser does not send it on this cross-site request; that session then lives
     // on unused until it expires.)
-    for previous in cookies::read_all(&req, SESSION_COOKIE) {
+    for previous in cookies::read_all(req.headers(), SESSION_COOKIE) {
         if let Some(session) = state.sessions.find(&previous).await? {
             sign_out_flow::sign_out(&state, &session).await?;
         }

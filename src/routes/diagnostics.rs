@@ -61,7 +61,7 @@ pub async fn cookies(
 /// Every cookie name the request carries, in order of first appearance, counted.
 fn sent_cookies(req: &HttpRequest) -> Vec<SentCookie> {
     let mut sent: Vec<SentCookie> = Vec::new();
-    for name in cookies::sent_names(req) {
+    for name in cookies::sent_names(req.headers()) {
         match sent.iter_mut().find(|cookie| cookie.name == name) {
             Some(cookie) => cookie.count += 1,
             None => sent.push(SentCookie {

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
 use actix_web::cookie::Cookie;
-use cognito_web::config::{Config, path_covers};
+use cognito_web::config::Config;
+use cognito_web::cookies::path_covers;
 use cognito_web::dev_idp::{DevIdpControl, KeySet};
 use cognito_web::startup::Application;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};

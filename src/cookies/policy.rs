@@ -1,26 +1,31 @@
-//! The one cookie policy: the only code that builds or expires a cookie, and the JSON copy of the
-//! policy that every page hands to `static/app.js`, so browser-written cookies match it too.
+//! `CookiePolicy`: the only code that builds or expires a cookie, and the JSON copy of the policy
+//! that every page hands to `static/app.js`, so browser-written cookies match it too.
 
-use actix_web::body::MessageBody;
+use std::time::Duration;
+
 use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::Next;
-use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use crate::config::{CookieConfig, CookieScope};
+use super::scope::CookieScope;
+use super::{OWNED_COOKIES, SESSION_COOKIE, SIGN_IN_COOKIE, THEME_COOKIE};
 
-/// Holds the opaque session id. HttpOnly, persistent.
-pub const SESSION_COOKIE: &str = "session";
-/// Holds the `state` of a sign-in attempt between `/auth/sign-in` and `/auth/callback`. HttpOnly,
-/// lives for the browser session; the server forgets the attempt after 10 minutes.
-pub const SIGN_IN_COOKIE: &str = "sign_in";
-/// The theme preference (`light` or `dark`), written by `static/app.js`. Readable by scripts.
-pub const THEME_COOKIE: &str = "theme";
-/// Every cookie the app owns: the ones sign-out expires.
-pub const OWNED_COOKIES: [&str; 3] = [SESSION_COOKIE, SIGN_IN_COOKIE, THEME_COOKIE];
+/// The attributes every cookie gets, as the settings give them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CookieSettings {
+    /// `Domain` attribute; `None` for host-only cookies.
+    pub domain: Option<String>,
+    /// `Path` attribute.
+    pub path: String,
+    /// `SameSite` attribute.
+    pub same_site: SameSite,
+    /// `Secure` attribute, with `auto` already resolved against `APP_BASE_URL`.
+    pub secure: bool,
+    /// Lifetime of persistent cookies.
+    pub max_age: Duration,
+    /// `domain|path` scopes that earlier deployments used; cookies there are expired on sign-out.
+    pub legacy_scopes: Vec<CookieScope>,
+}
 
 /// The cookie policy, built once from the settings at start-up.
 #[derive(Debug, Clone)]
@@ -28,13 +33,13 @@ pub struct CookiePolicy {
     scope: CookieScope,
     same_site: SameSite,
     secure: bool,
-    max_age: std::time::Duration,
+    max_age: Duration,
     legacy_scopes: Vec<CookieScope>,
     app_config_json: String,
 }
 
 impl CookiePolicy {
-    pub fn new(config: &CookieConfig) -> Self {
+    pub fn new(config: &CookieSettings) -> Self {
         let mut policy = Self {
             scope: CookieScope {
                 domain: config.domain.clone(),
@@ -109,7 +114,7 @@ impl CookiePolicy {
         self.secure
     }
 
-    pub fn max_age(&self) -> std::time::Duration {
+    pub fn max_age(&self) -> Duration {
         self.max_age
     }
 
@@ -185,109 +190,12 @@ pub fn same_site_name(same_site: SameSite) -> &'static str {
     }
 }
 
-/// The value of the first cookie called `name` that the request carries.
-pub fn read(req: &HttpRequest, name: &str) -> Option<String> {
-    read_all(req, name).into_iter().next()
-}
-
-/// Every value of the cookies called `name`, in the order the browser sent them. More than one
-/// means cookies of that name exist under several scopes (Domain or Path).
-pub fn read_all(req: &HttpRequest, name: &str) -> Vec<String> {
-    sent(req)
-        .filter(|(sent_name, _)| *sent_name == name)
-        .map(|(_, value)| value.to_owned())
-        .collect()
-}
-
-/// The names of the cookies the request carries, in order, repeated as often as sent.
-pub fn sent_names(req: &HttpRequest) -> Vec<String> {
-    sent(req).map(|(name, _)| name.to_owned()).collect()
-}
-
-fn sent(req: &HttpRequest) -> impl Iterator<Item = (&str, &str)> {
-    req.headers()
-        .get_all(header::COOKIE)
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let name = name.trim();
-            (!name.is_empty()).then(|| (name, value.trim().trim_matches('"')))
-        })
-}
-
-/// Middleware: a request that carries two cookies of the same (owned) name is the sign of
-/// overlapping scopes, left by an earlier deployment. Its response expires those names under every
-/// legacy scope, so the current cookie is the only one left and nobody gets stuck.
-pub async fn expire_duplicates(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let names = sent_names(req.request());
-    let duplicated: Vec<&'static str> = OWNED_COOKIES
-        .into_iter()
-        .filter(|owned| names.iter().filter(|name| name == owned).count() > 1)
-        .collect();
-    let mut response = next.call(req).await?;
-    if !duplicated.is_empty() {
-        let policy = &crate::auth::sessions::app_state(response.request()).policy;
-        append_all(response.response_mut(), policy.expire_legacy(&duplicated));
-    }
-    Ok(response)
-}
-
-/// Adds a `Set-Cookie` for `cookie` to `response` (beside any others of the same name).
-pub fn append(response: &mut HttpResponse<impl MessageBody>, cookie: &Cookie<'_>) {
-    if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-}
-
-/// Adds a `Set-Cookie` for each of `cookies`.
-pub fn append_all(
-    response: &mut HttpResponse<impl MessageBody>,
-    cookies: impl IntoIterator<Item = Cookie<'static>>,
-) {
-    for cookie in cookies {
-        append(response, &cookie);
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
-    use actix_web::test::TestRequest;
-    use proptest::prelude::*;
-
     use super::*;
 
-    proptest! {
-        #[test]
-        fn any_cookie_header_parses_without_panic_into_plain_names(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
-            let Ok(value) = HeaderValue::from_bytes(&bytes) else { return Ok(()) };
-            let req = TestRequest::default().insert_header((header::COOKIE, value)).to_http_request();
-
-            for name in sent_names(&req) {
-                prop_assert!(!name.is_empty() && !name.contains(';') && !name.contains('='));
-            }
-            let _ = read_all(&req, SESSION_COOKIE);
-        }
-    }
-
-    #[test]
-    fn every_value_of_a_repeated_cookie_is_read_in_order() {
-        let req = TestRequest::default()
-            .insert_header((header::COOKIE, "session=a; theme=dark; session=b"))
-            .to_http_request();
-
-        assert_eq!(read_all(&req, SESSION_COOKIE), ["a", "b"]);
-        assert_eq!(sent_names(&req), ["session", "theme", "session"]);
-        assert_eq!(read(&req, THEME_COOKIE).as_deref(), Some("dark"));
-    }
-
     fn policy(domain: Option<&str>, path: &str, same_site: SameSite, secure: bool) -> CookiePolicy {
-        CookiePolicy::new(&CookieConfig {
+        CookiePolicy::new(&CookieSettings {
             domain: domain.map(str::to_owned),
             path: path.into(),
             same_site,
