@@ -12,4 +12,4 @@ pub mod sessions;
 pub mod sign_in;
 pub mod sign_out;
 
-pub use sessions::{MaybeSignedIn, Session, SessionStore, SignedIn, User};
+pub use sessions::{ADMIN_GROUP, MaybeSignedIn, Session, SessionStore, SignedIn, User};
