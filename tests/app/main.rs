@@ -11,6 +11,7 @@ mod flow;
 mod headers;
 mod helpers;
 mod id_token;
+mod infra;
 mod process;
 mod properties;
 mod refresh;
