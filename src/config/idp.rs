@@ -1,0 +1,272 @@
+//! Settings of the identity provider: a Cognito user pool and its app client (`COGNITO_*`), or the
+//! built-in development IdP (`DEV_IDP_*`), and what the app asks of it.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use url::Url;
+
+use super::{ConfigError, error, parse_http_url, parse_socket_addr};
+use crate::secrets::Secret;
+
+/// The identity provider the app talks to.
+#[derive(Debug, Clone)]
+pub enum IdpConfig {
+    /// A Cognito user pool (or anything that behaves like one).
+    Cognito(CognitoConfig),
+    /// The built-in development IdP, started in-process.
+    Development(DevIdpConfig),
+}
+
+/// A Cognito user pool's endpoints and the app client.
+#[derive(Debug, Clone)]
+pub struct CognitoConfig {
+    /// Base URL of the managed-login domain (`/oauth2/*`, `/logout`).
+    pub domain: Url,
+    /// Issuer (`iss`); JWKS lives at `{issuer}/.well-known/jwks.json`.
+    pub issuer: Url,
+    /// App client id.
+    pub client_id: String,
+    /// App client secret, for a confidential client.
+    pub client_secret: Option<Secret<String>>,
+}
+
+/// Settings of the development IdP.
+#[derive(Debug, Clone)]
+pub struct DevIdpConfig {
+    /// Where it binds.
+    pub listen: SocketAddr,
+    /// Lifetime of the access and ID tokens it issues.
+    pub access_token_ttl: Duration,
+}
+
+const DOMAIN_EXAMPLE: &str = "https://myapp.auth.eu-west-1.amazoncognito.com";
+const ISSUER_EXAMPLE: &str = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123";
+const CLIENT_ID_EXAMPLE: &str = "1example23456789";
+
+/// Cognito when any of `COGNITO_DOMAIN`, `COGNITO_ISSUER`, `COGNITO_CLIENT_ID` is set (then all
+/// three must be), else the development IdP.
+pub(super) fn parse_idp(get: &impl Fn(&str) -> Option<String>) -> Result<IdpConfig, ConfigError> {
+    const NAMES: [&str; 3] = ["COGNITO_DOMAIN", "COGNITO_ISSUER", "COGNITO_CLIENT_ID"];
+    let [domain, issuer, client_id] = NAMES.map(get);
+    if domain.is_none() && issuer.is_none() && client_id.is_none() {
+        if get("COGNITO_CLIENT_SECRET").is_some() {
+            return Err(error(
+                "COGNITO_CLIENT_SECRET",
+                "is set but COGNITO_DOMAIN, COGNITO_ISSUER and COGNITO_CLIENT_ID are not".into(),
+                "<the app client's secret, with the three others set>",
+            ));
+        }
+        return parse_dev_idp(get).map(IdpConfig::Development);
+    }
+
+    let missing = |name: &'static str, example: &'static str| {
+        error(
+            name,
+            "is missing; COGNITO_DOMAIN, COGNITO_ISSUER and COGNITO_CLIENT_ID go together".into(),
+            example,
+        )
+    };
+    let domain = domain.ok_or_else(|| missing("COGNITO_DOMAIN", DOMAIN_EXAMPLE))?;
+    let issuer = issuer.ok_or_else(|| missing("COGNITO_ISSUER", ISSUER_EXAMPLE))?;
+    let client_id = client_id.ok_or_else(|| missing("COGNITO_CLIENT_ID", CLIENT_ID_EXAMPLE))?;
+    Ok(IdpConfig::Cognito(CognitoConfig {
+        domain: parse_domain(&domain)?,
+        issuer: parse_issuer(&issuer)?,
+        client_id: parse_client_id(client_id)?,
+        client_secret: get("COGNITO_CLIENT_SECRET").map(Secret::new),
+    }))
+}
+
+fn parse_dev_idp(get: &impl Fn(&str) -> Option<String>) -> Result<DevIdpConfig, ConfigError> {
+    let listen = parse_socket_addr("DEV_IDP_LISTEN", get("DEV_IDP_LISTEN"), "127.0.0.1:9090")?;
+    let access_token_ttl = match get("DEV_IDP_ACCESS_TOKEN_TTL") {
+        None => Duration::from_secs(3600),
+        Some(value) => match value.parse::<u64>() {
+            Ok(seconds @ 1..=86_400) => Duration::from_secs(seconds),
+            _ => {
+                return Err(error(
+                    "DEV_IDP_ACCESS_TOKEN_TTL",
+                    format!("{value:?} is not a whole number of seconds from 1 to 86400"),
+                    "3600",
+                ));
+            }
+        },
+    };
+    Ok(DevIdpConfig {
+        listen,
+        access_token_ttl,
+    })
+}
+
+/// `COGNITO_DOMAIN`: a bare origin.
+fn parse_domain(value: &str) -> Result<Url, ConfigError> {
+    let domain = parse_http_url("COGNITO_DOMAIN", value, DOMAIN_EXAMPLE)?;
+    if domain.path() != "/" || domain.query().is_some() {
+        return Err(error(
+            "COGNITO_DOMAIN",
+            format!(
+                "{:?} must be a bare origin, without a path",
+                domain.as_str()
+            ),
+            DOMAIN_EXAMPLE,
+        ));
+    }
+    Ok(domain)
+}
+
+/// `COGNITO_ISSUER`: a URL exactly as Cognito writes it in `iss`.
+fn parse_issuer(value: &str) -> Result<Url, ConfigError> {
+    let issuer = parse_http_url("COGNITO_ISSUER", value, ISSUER_EXAMPLE)?;
+    // Cognito's `iss` has no trailing slash, and tokens are compared with it byte for byte.
+    if value.ends_with('/') || issuer.query().is_some() {
+        return Err(error(
+            "COGNITO_ISSUER",
+            format!("{value:?} must not end with a slash or carry a query"),
+            ISSUER_EXAMPLE,
+        ));
+    }
+    Ok(issuer)
+}
+
+/// `COGNITO_CLIENT_ID`: letters and digits.
+fn parse_client_id(value: String) -> Result<String, ConfigError> {
+    if !value.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(error(
+            "COGNITO_CLIENT_ID",
+            format!("{value:?} is not an app client id (letters and digits)"),
+            CLIENT_ID_EXAMPLE,
+        ));
+    }
+    Ok(value)
+}
+
+/// `COGNITO_SCOPES`: space-separated, `openid` among them.
+pub(super) fn parse_scopes(value: Option<String>) -> Result<Vec<String>, ConfigError> {
+    const EXAMPLE: &str = "\"openid email profile\"";
+    let value = value.unwrap_or_else(|| "openid email profile".into());
+    let scopes: Vec<String> = value.split_whitespace().map(str::to_owned).collect();
+    // Cognito issues an ID token only when `openid` is granted, and userInfo needs it too.
+    if !scopes.iter().any(|scope| scope == "openid") {
+        return Err(error(
+            "COGNITO_SCOPES",
+            format!("{value:?} does not include openid"),
+            EXAMPLE,
+        ));
+    }
+    let valid = |scope: &String| {
+        scope
+            .chars()
+            .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\')
+    };
+    if let Some(bad) = scopes.iter().find(|scope| !valid(scope)) {
+        return Err(error(
+            "COGNITO_SCOPES",
+            format!("{bad:?} is not a valid scope"),
+            EXAMPLE,
+        ));
+    }
+    Ok(scopes)
+}
+
+/// `COGNITO_LOGOUT_URI`: an http(s) URL, `base_url` when unset.
+pub(super) fn parse_logout_uri(value: Option<String>, base_url: &Url) -> Result<Url, ConfigError> {
+    match value {
+        Some(value) => parse_http_url("COGNITO_LOGOUT_URI", &value, "https://app.example.com/"),
+        None => Ok(base_url.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{COGNITO, assert_each_refused, cognito_without, parse};
+    use super::*;
+
+    #[test]
+    fn cognito_settings_select_cognito_and_keep_the_secret() {
+        let mut vars = COGNITO.to_vec();
+        vars.push(("COGNITO_CLIENT_SECRET", "s3cr3t"));
+
+        let config = parse(&vars).unwrap();
+
+        let IdpConfig::Cognito(cognito) = &config.idp else {
+            panic!("expected Cognito")
+        };
+        assert_eq!(cognito.client_id, "1example23456789");
+        assert_eq!(
+            cognito.issuer.as_str(),
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123"
+        );
+        assert_eq!(
+            cognito.client_secret.as_ref().map(|s| s.expose().as_str()),
+            Some("s3cr3t")
+        );
+        assert_eq!(
+            config.app_secret.as_ref().map(|s| s.expose().len()),
+            Some(64)
+        );
+    }
+
+    #[test]
+    fn every_bad_idp_value_names_its_setting_and_gives_an_example() {
+        assert_each_refused(vec![
+            ("COGNITO_DOMAIN", cognito_without("COGNITO_DOMAIN")),
+            ("COGNITO_ISSUER", cognito_without("COGNITO_ISSUER")),
+            ("COGNITO_CLIENT_ID", cognito_without("COGNITO_CLIENT_ID")),
+            (
+                "COGNITO_DOMAIN",
+                [
+                    cognito_without("COGNITO_DOMAIN"),
+                    vec![("COGNITO_DOMAIN", "myapp.auth")],
+                ]
+                .concat(),
+            ),
+            (
+                "COGNITO_DOMAIN",
+                [
+                    cognito_without("COGNITO_DOMAIN"),
+                    vec![("COGNITO_DOMAIN", "https://a.example/login")],
+                ]
+                .concat(),
+            ),
+            (
+                "COGNITO_ISSUER",
+                [
+                    cognito_without("COGNITO_ISSUER"),
+                    vec![("COGNITO_ISSUER", "https://cognito-idp.example/pool/")],
+                ]
+                .concat(),
+            ),
+            (
+                "COGNITO_CLIENT_ID",
+                [
+                    cognito_without("COGNITO_CLIENT_ID"),
+                    vec![("COGNITO_CLIENT_ID", "bad id")],
+                ]
+                .concat(),
+            ),
+            (
+                "COGNITO_CLIENT_SECRET",
+                vec![("COGNITO_CLIENT_SECRET", "s3cr3t")],
+            ),
+            ("COGNITO_SCOPES", vec![("COGNITO_SCOPES", "email profile")]),
+            (
+                "COGNITO_SCOPES",
+                vec![("COGNITO_SCOPES", "openid \"email\"")],
+            ),
+            (
+                "COGNITO_LOGOUT_URI",
+                vec![("COGNITO_LOGOUT_URI", "/signed-out")],
+            ),
+            ("DEV_IDP_LISTEN", vec![("DEV_IDP_LISTEN", "9090")]),
+            (
+                "DEV_IDP_ACCESS_TOKEN_TTL",
+                vec![("DEV_IDP_ACCESS_TOKEN_TTL", "0")],
+            ),
+            (
+                "DEV_IDP_ACCESS_TOKEN_TTL",
+                vec![("DEV_IDP_ACCESS_TOKEN_TTL", "1h")],
+            ),
+        ]);
+    }
+}
