@@ -1,18 +1,22 @@
-//! `spawn_app()` and `TestApp`: one method per route, plus flows such as `sign_in_as`.
+//! `spawn_app()` and `TestApp`: one method per route, plus flows such as `sign_in_as`, through a
+//! `Visitor` whose cookie `Jar` keeps and sends cookies by the rules a browser follows.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Mutex, OnceLock};
 
 use actix_web::cookie::Cookie;
+use actix_web::cookie::time::OffsetDateTime;
 use cognito_web::config::Config;
-use cognito_web::cookies::path_covers;
+use cognito_web::cookies::{domain_covers, path_covers};
+use cognito_web::dev_idp::users::DEMO_USERS;
 use cognito_web::dev_idp::{DevIdpControl, KeySet};
 use cognito_web::startup::Application;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
-use url::Url;
+use url::{Host, Url};
 
 /// The development IdP's RSA keys take a moment to generate: once per test binary, then copied.
-fn shared_keys() -> &'static KeySet {
+pub fn shared_keys() -> &'static KeySet {
     static KEYS: OnceLock<KeySet> = OnceLock::new();
     KEYS.get_or_init(KeySet::generate)
 }
@@ -33,48 +37,252 @@ impl Fetch for reqwest::RequestBuilder {
     }
 }
 
-/// Every log line of the test binary, at debug level: tests search it for secrets.
-static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
-
-/// Writes log lines into `LOGS`, and to the test's output too when `TEST_LOG` is set.
-struct Capture;
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        LOGS.lock().unwrap().extend_from_slice(buf);
-        if std::env::var_os("TEST_LOG").is_some() {
-            print!("{}", String::from_utf8_lossy(buf));
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// All the logs so far, of every test in this binary.
-pub fn captured_logs() -> String {
-    String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
-}
-
+/// Logs of the apps running inside the test binary are shown only when `TEST_LOG` is set. A test
+/// that searches logs runs the app as a process of its own and reads its output (see
+/// `secrets.rs`): in here every concurrent test's app writes to the same subscriber.
 fn init_logging() {
     cognito_web::auth::http::install_crypto_provider();
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
-        tracing_subscriber::fmt()
-            .with_env_filter("debug")
-            .with_ansi(false)
-            .with_writer(|| Capture)
-            .init();
+        if std::env::var_os("TEST_LOG").is_some() {
+            tracing_subscriber::fmt()
+                .with_env_filter("debug")
+                .with_ansi(false)
+                .with_test_writer()
+                .init();
+        }
     });
 }
 
-/// A browser's cookie jar: (host, name, path) → value. Like a browser it sends a cookie to its host
-/// (any port) below its path, and Max-Age=0 deletes it.
-type Jar = HashMap<(String, String, String), String>;
+/// The password of a demo user, from the development IdP's own table of users.
+pub fn password_of(username: &str) -> &'static str {
+    DEMO_USERS
+        .iter()
+        .find(|user| user.username == username)
+        .map(|user| user.password)
+        .unwrap_or_else(|| panic!("{username} is not a demo user"))
+}
 
-/// A running app with its development IdP, and a browser-like client.
+/// One cookie as a browser keeps it (RFC 6265 §5.3). Its slot is (name, domain, host-only,
+/// path): a cookie written with `Domain=example.com` and a host-only one of the same name on
+/// `example.com` are two cookies, and deleting one leaves the other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JarCookie {
+    pub name: String,
+    pub value: String,
+    /// The `Domain` attribute (lowercase, without a leading dot), or for a host-only cookie the
+    /// host that set it.
+    pub domain: String,
+    pub host_only: bool,
+    pub path: String,
+    pub secure: bool,
+    /// Unix seconds; `None` for a cookie that lives as long as the browser session.
+    pub expires_at: Option<i64>,
+    /// Creation order: it survives an overwrite, and orders the `Cookie` header.
+    created: u64,
+}
+
+impl JarCookie {
+    fn same_slot(&self, other: &JarCookie) -> bool {
+        self.name == other.name
+            && self.domain == other.domain
+            && self.host_only == other.host_only
+            && self.path == other.path
+    }
+
+    fn live(&self, now: i64) -> bool {
+        self.expires_at.is_none_or(|at| at > now)
+    }
+
+    /// Whether the cookie goes to `host`, on some path.
+    pub fn belongs_to(&self, host: &Host<&str>) -> bool {
+        if self.host_only {
+            host_name(host) == self.domain
+        } else {
+            domain_matches(&self.domain, host)
+        }
+    }
+
+    /// Whether a browser sends the cookie with a request for `url`.
+    pub fn sent_to(&self, url: &Url) -> bool {
+        url.host().is_some_and(|host| self.belongs_to(&host))
+            && path_covers(&self.path, url.path())
+            && (!self.secure || secure_context(url))
+    }
+
+    /// `name@domain/path`, with `host-only:` before the domain of a host-only cookie.
+    pub fn scope(&self) -> String {
+        let kind = if self.host_only { "host-only:" } else { "" };
+        format!("{}@{kind}{}{}", self.name, self.domain, self.path)
+    }
+}
+
+fn host_name(host: &Host<&str>) -> String {
+    host.to_string().to_ascii_lowercase()
+}
+
+/// RFC 6265 §5.1.3: a domain matches itself and its subdomains; an IP address only itself.
+fn domain_matches(domain: &str, host: &Host<&str>) -> bool {
+    match host {
+        Host::Domain(name) => domain_covers(domain, name),
+        Host::Ipv4(_) | Host::Ipv6(_) => host_name(host) == domain,
+    }
+}
+
+/// Where a browser keeps and sends Secure cookies: https, and the loopback hosts (`localhost`,
+/// `*.localhost`, 127.0.0.1), which browsers count as secure contexts over plain http.
+fn secure_context(url: &Url) -> bool {
+    url.scheme() == "https"
+        || match url.host() {
+            Some(Host::Domain(name)) => {
+                let name = name.to_ascii_lowercase();
+                name == "localhost" || name.ends_with(".localhost")
+            }
+            Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+            Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+            None => false,
+        }
+}
+
+/// RFC 6265 §5.1.4: the path of a cookie written without a usable `Path`.
+fn default_path(url: &Url) -> String {
+    let path = url.path();
+    match path.rfind('/') {
+        None | Some(0) => "/".to_owned(),
+        Some(last) => path[..last].to_owned(),
+    }
+}
+
+fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A browser's cookie jar, by RFC 6265 §5.3 and §5.4. Not modelled: the public suffix list
+/// (the tests' hosts are `localhost` names), SameSite (a test client makes no cross-site
+/// navigations), and the limits on cookies per domain.
+#[derive(Debug, Clone, Default)]
+pub struct Jar {
+    cookies: Vec<JarCookie>,
+    created: u64,
+}
+
+impl Jar {
+    /// Takes a `Set-Cookie` received from `url`. Returns false when a browser would ignore it:
+    /// a `Domain` that does not cover the host, or a Secure cookie from an insecure origin.
+    /// An expired cookie (Max-Age=0, or an Expires in the past) deletes the cookie of the same
+    /// slot, and only that one.
+    pub fn store(&mut self, url: &Url, cookie: &Cookie<'_>) -> bool {
+        let Some(host) = url.host() else {
+            return false;
+        };
+        let domain = cookie
+            .domain()
+            .map(|domain| domain.trim_start_matches('.').to_ascii_lowercase())
+            .filter(|domain| !domain.is_empty());
+        let (domain, host_only) = match domain {
+            Some(domain) if domain_matches(&domain, &host) => (domain, false),
+            Some(_) => return false,
+            None => (host_name(&host), true),
+        };
+        let secure = cookie.secure().unwrap_or(false);
+        if secure && !secure_context(url) {
+            return false;
+        }
+        let path = match cookie.path() {
+            Some(path) if path.starts_with('/') => path.to_owned(),
+            _ => default_path(url),
+        };
+        let now = now();
+        // Max-Age wins over Expires; zero or less means the earliest time there is (§5.2.2).
+        let expires_at = match cookie.max_age() {
+            Some(age) => Some(now.saturating_add(age.whole_seconds())),
+            None => cookie.expires_datetime().map(|at| at.unix_timestamp()),
+        };
+        self.created += 1;
+        let mut new = JarCookie {
+            name: cookie.name().to_owned(),
+            value: cookie.value().to_owned(),
+            domain,
+            host_only,
+            path,
+            secure,
+            expires_at,
+            created: self.created,
+        };
+        if let Some(old) = self.cookies.iter().position(|c| c.same_slot(&new)) {
+            // An overwritten cookie keeps its creation time (§5.3 step 11.3).
+            new.created = self.cookies.remove(old).created;
+        }
+        if new.live(now) {
+            self.cookies.push(new);
+        }
+        true
+    }
+
+    /// Every live cookie a browser would send with a request for `url`, in the order it sends
+    /// them: longer paths first, then the earlier created (§5.4).
+    pub fn cookies_for(&self, url: &Url) -> Vec<JarCookie> {
+        let now = now();
+        let mut sent: Vec<JarCookie> = self
+            .cookies
+            .iter()
+            .filter(|c| c.live(now) && c.sent_to(url))
+            .cloned()
+            .collect();
+        sent.sort_by(|a, b| {
+            b.path
+                .len()
+                .cmp(&a.path.len())
+                .then(a.created.cmp(&b.created))
+        });
+        sent
+    }
+
+    /// The `Cookie` header a browser would send to `url`.
+    pub fn cookie_header(&self, url: &Url) -> Option<String> {
+        let pairs: Vec<String> = self
+            .cookies_for(url)
+            .iter()
+            .map(|c| format!("{}={}", c.name, c.value))
+            .collect();
+        (!pairs.is_empty()).then(|| pairs.join("; "))
+    }
+
+    /// Every live cookie, whatever its scope, oldest first.
+    pub fn cookies(&self) -> Vec<JarCookie> {
+        let now = now();
+        let mut all: Vec<JarCookie> = self
+            .cookies
+            .iter()
+            .filter(|c| c.live(now))
+            .cloned()
+            .collect();
+        all.sort_by_key(|c| c.created);
+        all
+    }
+
+    /// Takes the cookies of another jar, as newer than its own, replacing those of the same slot.
+    pub fn extend(&mut self, other: Jar) {
+        for mut cookie in other.cookies() {
+            self.cookies.retain(|c| !c.same_slot(&cookie));
+            self.created += 1;
+            cookie.created = self.created;
+            self.cookies.push(cookie);
+        }
+    }
+}
+
+/// A browser-like client of one app: it follows no redirect by itself and keeps cookies in a `Jar`.
+pub struct Visitor {
+    pub app_url: Url,
+    client: reqwest::Client,
+    jar: Mutex<Jar>,
+    /// Every Set-Cookie the app sent to this client, with the URL that sent it.
+    set_cookie_log: Mutex<Vec<(Url, Cookie<'static>)>>,
+}
+
+/// A running app with its development IdP, and a browser-like client (`Visitor`, reached through
+/// `Deref`: `app.get("/")`, `app.sign_in_as("demo")`).
 pub struct TestApp {
     pub app_url: Url,
     pub idp_url: Url,
@@ -86,10 +294,15 @@ pub struct TestApp {
     pub client_secret: String,
     stop_handles: Vec<actix_web::dev::ServerHandle>,
     state: actix_web::web::Data<cognito_web::startup::AppState>,
-    client: reqwest::Client,
-    jar: Mutex<Jar>,
-    /// Every Set-Cookie the app sent to this client, with the URL that sent it.
-    set_cookie_log: Mutex<Vec<(Url, Cookie<'static>)>>,
+    visitor: Visitor,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Visitor;
+
+    fn deref(&self) -> &Visitor {
+        &self.visitor
+    }
 }
 
 /// A response, read whole.
@@ -103,11 +316,16 @@ pub struct Reply {
 impl Reply {
     /// The `Location` header, resolved against the request URL.
     pub fn location(&self) -> Url {
-        let location = self
-            .headers
+        self.url.join(self.raw_location()).unwrap()
+    }
+
+    /// The `Location` header as the app wrote it.
+    pub fn raw_location(&self) -> &str {
+        self.headers
             .get(LOCATION)
-            .unwrap_or_else(|| panic!("no Location in a {} from {}", self.status, self.url));
-        self.url.join(location.to_str().unwrap()).unwrap()
+            .unwrap_or_else(|| panic!("no Location in a {} from {}", self.status, self.url))
+            .to_str()
+            .unwrap()
     }
 
     /// Every `Set-Cookie` of the response, parsed.
@@ -137,6 +355,19 @@ impl Reply {
             + marker.len();
         let end = self.body[start..].find('"').unwrap() + start;
         self.body[start..end].to_owned()
+    }
+
+    /// The cookie policy the page hands to `static/app.js`: its `app-config` block's `cookies`.
+    pub fn page_policy(&self) -> serde_json::Value {
+        let marker = r#"<script id="app-config" type="application/json">"#;
+        let start = self
+            .body
+            .find(marker)
+            .unwrap_or_else(|| panic!("no app-config block in {}", self.url))
+            + marker.len();
+        let end = self.body[start..].find("</script>").unwrap() + start;
+        let config: serde_json::Value = serde_json::from_str(&self.body[start..end]).unwrap();
+        config["cookies"].clone()
     }
 }
 
@@ -211,15 +442,8 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, settings: &[(&str, &str)]) -> 
     let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
 
-    let mut client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
-    // A host such as app.localhost (for a COOKIE_DOMAIN test) resolves to the loopback listener.
-    let host = app_url.host_str().unwrap().to_owned();
-    if host != "localhost" {
-        let port = app_url.port().unwrap();
-        client = client.resolve(&host, std::net::SocketAddr::from(([127, 0, 0, 1], port)));
-    }
-    let client = client.build().unwrap();
     TestApp {
+        visitor: Visitor::new(app_url.clone()),
         app_url,
         idp_url,
         idp,
@@ -228,9 +452,6 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, settings: &[(&str, &str)]) -> 
         client_secret,
         stop_handles,
         state,
-        client,
-        jar: Mutex::new(HashMap::new()),
-        set_cookie_log: Mutex::new(Vec::new()),
     }
 }
 
@@ -240,17 +461,7 @@ impl TestApp {
         for handle in &self.stop_handles {
             handle.stop(true).await;
         }
-        (self.dir, self.jar.into_inner().unwrap())
-    }
-
-    /// Every Set-Cookie the app has sent this client so far, with the URL that sent it.
-    pub fn set_cookie_log(&self) -> Vec<(Url, Cookie<'static>)> {
-        self.set_cookie_log.lock().unwrap().clone()
-    }
-
-    /// Gives this client the cookies of another (the same browser, after a restart).
-    pub fn restore_cookies(&self, cookies: Jar) {
-        self.jar.lock().unwrap().extend(cookies);
+        (self.dir, self.visitor.jar.into_inner().unwrap())
     }
 
     /// The SQLite URL of the app's database.
@@ -274,8 +485,42 @@ impl TestApp {
         pool.close().await;
         self.state.sessions.clear_cache();
     }
+}
 
-    /// An absolute URL for `path` on the app; absolute URLs pass through.
+impl Visitor {
+    /// A fresh browser, with an empty jar, for the app at `app_url`.
+    pub fn new(app_url: Url) -> Visitor {
+        cognito_web::auth::http::install_crypto_provider();
+        let mut client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+        // A host such as app.localhost (for a COOKIE_DOMAIN test) resolves to the loopback listener.
+        let host = app_url.host_str().unwrap().to_owned();
+        if host != "localhost" {
+            let port = app_url.port().unwrap();
+            client = client.resolve(&host, std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+        }
+        Visitor {
+            app_url,
+            client: client.build().unwrap(),
+            jar: Mutex::new(Jar::default()),
+            set_cookie_log: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Every Set-Cookie the app has sent this client so far, with the URL that sent it.
+    pub fn set_cookie_log(&self) -> Vec<(Url, Cookie<'static>)> {
+        self.set_cookie_log.lock().unwrap().clone()
+    }
+
+    /// Gives this client the cookies of another (the same browser, after a restart).
+    pub fn restore_cookies(&self, cookies: Jar) {
+        self.jar.lock().unwrap().extend(cookies);
+    }
+
+    /// A copy of the whole jar.
+    pub fn jar(&self) -> Jar {
+        self.jar.lock().unwrap().clone()
+    }
+
     /// An absolute URL for `path` on the app (under its base path); absolute URLs pass through.
     pub fn url(&self, path_or_url: &str) -> Url {
         let relative = path_or_url.strip_prefix('/').unwrap_or(path_or_url);
@@ -311,7 +556,8 @@ impl TestApp {
     }
 
     pub async fn send(&self, request: reqwest::RequestBuilder, url: Url) -> Reply {
-        let request = match self.cookie_header(&url) {
+        let cookies = self.jar.lock().unwrap().cookie_header(&url);
+        let request = match cookies {
             Some(cookies) => request.header(COOKIE, cookies),
             None => request,
         };
@@ -331,61 +577,61 @@ impl TestApp {
         reply
     }
 
-    /// The cookies the jar holds for the app's host: name → value.
-    pub fn app_cookies(&self) -> HashMap<String, String> {
-        let host = self.app_url.host_str().unwrap().to_owned();
-        self.jar
+    /// The app's cookies in the jar, under every scope that reaches the app's host, in the order
+    /// a browser sends them.
+    pub fn app_cookie_scopes(&self) -> Vec<JarCookie> {
+        let host = self.app_url.host().unwrap();
+        let mut cookies: Vec<JarCookie> = self
+            .jar
             .lock()
             .unwrap()
-            .iter()
-            .filter(|((h, _, _), _)| *h == host)
-            .map(|((_, name, _), value)| (name.clone(), value.clone()))
-            .collect()
-    }
-
-    /// Puts a cookie (Path=/) in the jar for the app's host, as an earlier visit might have.
-    pub fn plant_cookie(&self, name: &str, value: &str) {
-        let host = self.app_url.host_str().unwrap().to_owned();
-        self.jar
-            .lock()
-            .unwrap()
-            .insert((host, name.to_owned(), "/".to_owned()), value.to_owned());
-    }
-
-    fn cookie_header(&self, url: &Url) -> Option<String> {
-        let host = url.host_str()?;
-        let jar = self.jar.lock().unwrap();
-        let pairs: Vec<String> = jar
-            .iter()
-            .filter(|((h, _, path), _)| h == host && path_covers(path, url.path()))
-            .map(|((_, name, _), value)| format!("{name}={value}"))
+            .cookies()
+            .into_iter()
+            .filter(|c| c.belongs_to(&host))
             .collect();
-        (!pairs.is_empty()).then(|| pairs.join("; "))
+        cookies.sort_by(|a, b| b.path.len().cmp(&a.path.len()));
+        cookies
+    }
+
+    /// The cookies the jar holds for the app's host, under any Domain and Path: name → value (of
+    /// the one sent first, when there are several).
+    pub fn app_cookies(&self) -> HashMap<String, String> {
+        let mut cookies = HashMap::new();
+        for cookie in self.app_cookie_scopes() {
+            cookies.entry(cookie.name).or_insert(cookie.value);
+        }
+        cookies
+    }
+
+    /// Puts a host-only cookie (Path=/) in the jar for the app's host, as an earlier visit might.
+    pub fn plant_cookie(&self, name: &str, value: &str) {
+        self.plant_cookie_in(name, value, None, "/");
+    }
+
+    /// Puts a cookie in the jar as if the app's host had written it under `Domain=domain`
+    /// (host-only for `None`) and `Path=path`.
+    pub fn plant_cookie_in(&self, name: &str, value: &str, domain: Option<&str>, path: &str) {
+        let mut cookie = Cookie::build(name.to_owned(), value.to_owned()).path(path.to_owned());
+        if let Some(domain) = domain {
+            cookie = cookie.domain(domain.to_owned());
+        }
+        let stored = self
+            .jar
+            .lock()
+            .unwrap()
+            .store(&self.app_url, &cookie.finish());
+        assert!(stored, "the jar refused to plant {name} under {domain:?}");
     }
 
     fn store_cookies(&self, reply: &Reply) {
-        let host = reply.url.host_str().unwrap().to_owned();
-        if Some(host.as_str()) == self.app_url.host_str() {
+        let cookies = reply.set_cookies();
+        if reply.url.host_str() == self.app_url.host_str() {
             let mut log = self.set_cookie_log.lock().unwrap();
-            log.extend(
-                reply
-                    .set_cookies()
-                    .into_iter()
-                    .map(|cookie| (reply.url.clone(), cookie)),
-            );
+            log.extend(cookies.iter().map(|c| (reply.url.clone(), c.clone())));
         }
         let mut jar = self.jar.lock().unwrap();
-        for cookie in reply.set_cookies() {
-            let path = cookie.path().unwrap_or("/").to_owned();
-            let key = (host.clone(), cookie.name().to_owned(), path);
-            let expired = cookie
-                .max_age()
-                .is_some_and(|age| age.is_zero() || age.is_negative());
-            if expired {
-                jar.remove(&key);
-            } else {
-                jar.insert(key, cookie.value().to_owned());
-            }
+        for cookie in &cookies {
+            jar.store(&reply.url, cookie);
         }
     }
 
@@ -446,7 +692,7 @@ impl TestApp {
             return next;
         }
         let login = self.get(next.as_str()).await;
-        self.submit_login(&login, username, &format!("{username}-password"))
+        self.submit_login(&login, username, password_of(username))
             .await
             .location()
     }
@@ -469,5 +715,185 @@ impl TestApp {
     pub async fn post_sign_out(&self, csrf_token: &str) -> Reply {
         self.post_form("/auth/sign-out", &[("csrf_token", csrf_token)])
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(value: &str) -> Url {
+        Url::parse(value).unwrap()
+    }
+
+    fn set(jar: &mut Jar, from: &str, set_cookie: &str) -> bool {
+        jar.store(&url(from), &Cookie::parse(set_cookie).unwrap())
+    }
+
+    fn scopes(jar: &Jar) -> Vec<String> {
+        jar.cookies().iter().map(JarCookie::scope).collect()
+    }
+
+    #[test]
+    fn a_domain_cookie_and_a_host_only_cookie_of_the_same_name_are_two_cookies_both_sent() {
+        let mut jar = Jar::default();
+
+        set(&mut jar, "http://example.com/", "session=host; Path=/");
+        set(
+            &mut jar,
+            "http://example.com/",
+            "session=domain; Domain=example.com; Path=/",
+        );
+
+        assert_eq!(
+            scopes(&jar),
+            ["session@host-only:example.com/", "session@example.com/"]
+        );
+        assert_eq!(
+            jar.cookie_header(&url("http://example.com/account"))
+                .as_deref(),
+            Some("session=host; session=domain")
+        );
+    }
+
+    #[test]
+    fn expiring_the_domain_cookie_leaves_the_host_only_one() {
+        let mut jar = Jar::default();
+        set(&mut jar, "http://example.com/", "session=host; Path=/");
+        set(
+            &mut jar,
+            "http://example.com/",
+            "session=domain; Domain=example.com; Path=/",
+        );
+
+        set(
+            &mut jar,
+            "http://example.com/",
+            "session=; Domain=example.com; Path=/; Max-Age=0",
+        );
+
+        assert_eq!(scopes(&jar), ["session@host-only:example.com/"]);
+        assert_eq!(
+            jar.cookie_header(&url("http://example.com/")).as_deref(),
+            Some("session=host")
+        );
+    }
+
+    #[test]
+    fn an_expiry_removes_only_the_cookie_of_its_own_path() {
+        let mut jar = Jar::default();
+        set(&mut jar, "http://example.com/", "theme=root; Path=/");
+        set(&mut jar, "http://example.com/", "theme=app; Path=/app");
+
+        set(
+            &mut jar,
+            "http://example.com/",
+            "theme=; Path=/app; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+        );
+
+        assert_eq!(scopes(&jar), ["theme@host-only:example.com/"]);
+    }
+
+    #[test]
+    fn a_domain_that_does_not_cover_the_host_is_refused() {
+        let mut jar = Jar::default();
+
+        let foreign = set(
+            &mut jar,
+            "http://app.example.com/",
+            "session=x; Domain=other.example",
+        );
+        let child = set(
+            &mut jar,
+            "http://example.com/",
+            "session=x; Domain=app.example.com",
+        );
+        let ip_suffix = set(&mut jar, "http://127.0.0.1/", "session=x; Domain=0.1");
+
+        assert!(!foreign && !child && !ip_suffix);
+        assert!(jar.cookies().is_empty());
+    }
+
+    #[test]
+    fn a_host_only_cookie_goes_to_its_host_only_and_a_domain_cookie_to_subdomains_too() {
+        let mut jar = Jar::default();
+        set(&mut jar, "http://example.com/", "host=1");
+        set(
+            &mut jar,
+            "http://example.com/",
+            "domain=1; Domain=.Example.COM",
+        );
+
+        let apex = jar.cookie_header(&url("http://example.com:8080/"));
+        let sub = jar.cookie_header(&url("http://app.example.com/"));
+        let other = jar.cookie_header(&url("http://badexample.com/"));
+
+        assert_eq!(apex.as_deref(), Some("host=1; domain=1"));
+        assert_eq!(sub.as_deref(), Some("domain=1"));
+        assert_eq!(other, None);
+    }
+
+    #[test]
+    fn cookies_go_below_their_path_longer_paths_first_then_oldest_first() {
+        let mut jar = Jar::default();
+        set(&mut jar, "http://example.com/", "a=root; Path=/");
+        set(&mut jar, "http://example.com/", "b=app; Path=/app");
+        set(&mut jar, "http://example.com/", "c=root; Path=/");
+        // Overwriting keeps the creation time, hence the place in the header.
+        set(&mut jar, "http://example.com/", "a=again; Path=/");
+
+        let inside = jar.cookie_header(&url("http://example.com/app/account"));
+        let beside = jar.cookie_header(&url("http://example.com/application"));
+
+        assert_eq!(inside.as_deref(), Some("b=app; a=again; c=root"));
+        assert_eq!(beside.as_deref(), Some("a=again; c=root"));
+    }
+
+    #[test]
+    fn a_cookie_without_a_path_gets_the_default_path_of_its_request() {
+        let mut jar = Jar::default();
+
+        set(&mut jar, "http://example.com/auth/sign-in?x=1", "deep=1");
+        set(&mut jar, "http://example.com/account", "top=1");
+
+        assert_eq!(
+            scopes(&jar),
+            [
+                "deep@host-only:example.com/auth",
+                "top@host-only:example.com/"
+            ]
+        );
+    }
+
+    #[test]
+    fn secure_cookies_need_https_or_a_loopback_host() {
+        let mut jar = Jar::default();
+
+        let plain = set(&mut jar, "http://example.com/", "a=1; Secure");
+        let tls = set(&mut jar, "https://example.com/", "b=1; Secure");
+        let loopback = set(&mut jar, "http://app.localhost/", "c=1; Secure");
+
+        assert!(!plain && tls && loopback);
+        assert_eq!(jar.cookie_header(&url("http://example.com/")), None);
+        assert_eq!(
+            jar.cookie_header(&url("https://example.com/")).as_deref(),
+            Some("b=1")
+        );
+    }
+
+    #[test]
+    fn restored_cookies_replace_those_of_the_same_slot() {
+        let mut jar = Jar::default();
+        set(&mut jar, "http://example.com/", "session=old");
+        set(&mut jar, "http://example.com/", "theme=dark");
+        let mut other = Jar::default();
+        set(&mut other, "http://example.com/", "session=new");
+
+        jar.extend(other);
+
+        assert_eq!(
+            jar.cookie_header(&url("http://example.com/")).as_deref(),
+            Some("theme=dark; session=new")
+        );
     }
 }
