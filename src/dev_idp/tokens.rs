@@ -1,4 +1,4 @@
-//! Cognito-shaped tokens: ID and access JWTs with Cognito's claims (see cognito-protocol.md §8),
+//! Cognito-shaped tokens: ID and access JWTs with Cognito's claims (see docs/cognito-protocol.md),
 //! and opaque, JWE-shaped refresh tokens that carry their own grant, sealed with AES-256-GCM.
 
 use base64::Engine;

@@ -1,4 +1,4 @@
-//! The development IdP answers as Cognito does (shared/docs/cognito-protocol.md §12): the app
+//! The development IdP answers as Cognito does (docs/cognito-protocol.md): the app
 //! is tested against it, so its fidelity is tested too.
 
 use std::collections::HashMap;

@@ -1,0 +1,157 @@
+//! The control surface Cognito has not: [`DevIdpControl`] for tests in-process, and the same
+//! switches over HTTP under `/_dev/` (call counts, token failures, global sign-out of a user, key
+//! rotation, refresh-token rotation, forged ID tokens), guarded by [`CONTROL_HEADER`].
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use actix_web::{HttpResponse, guard, web};
+use serde::{Deserialize, Serialize};
+
+use super::forgery::Forgery;
+use super::http::State;
+use super::state::IdpState;
+use super::users;
+
+/// The header every `/_dev/` request must carry. A plain web page cannot send it cross-origin
+/// without a CORS preflight, which the IdP never grants, so no page a developer visits can
+/// drive the control surface.
+pub const CONTROL_HEADER: (&str, &str) = ("x-dev-idp-control", "yes");
+
+/// How the token endpoint should misbehave, for tests of failure handling.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenFailure {
+    /// Answer with this status (and an empty body) instead of the real answer.
+    pub status: Option<u16>,
+    /// The body to send with `status` (e.g. something that is not JSON); empty by default.
+    #[serde(default)]
+    pub body: String,
+    /// Wait this long before answering.
+    #[serde(default)]
+    pub delay_ms: u64,
+}
+
+/// Drives the development IdP from tests and scripts (also over HTTP under `/_dev/`).
+#[derive(Clone)]
+pub struct DevIdpControl(pub(super) Arc<IdpState>);
+
+impl DevIdpControl {
+    /// Calls per endpoint so far, e.g. `token:refresh_token`, `revoke`, `userInfo`.
+    pub fn counts(&self) -> BTreeMap<String, u64> {
+        self.0.counts.lock().expect("counts lock").clone()
+    }
+
+    /// Calls of one endpoint so far.
+    pub fn count(&self, endpoint: &str) -> u64 {
+        self.counts().get(endpoint).copied().unwrap_or(0)
+    }
+
+    /// Makes `/oauth2/token` fail (or be slow) until [`Self::clear_token_failure`].
+    pub fn fail_token_endpoint(&self, failure: TokenFailure) {
+        *self.0.token_failure.lock().expect("failure lock") = Some(failure);
+    }
+
+    pub fn clear_token_failure(&self) {
+        *self.0.token_failure.lock().expect("failure lock") = None;
+    }
+
+    /// Revokes every refresh token of `username`, as AdminUserGlobalSignOut does (the managed-login
+    /// cookie stays). Returns how many token families were revoked.
+    pub fn revoke_user(&self, username: &str) -> usize {
+        let Some(user) = users::find(username) else {
+            return 0;
+        };
+        let origins: Vec<String> = self.0.issued_origins(user.sub);
+        origins.iter().for_each(|origin| self.0.revoke(origin));
+        origins.len()
+    }
+
+    /// New signing keys; the old ones stay in the JWKS.
+    pub fn rotate_keys(&self) -> anyhow::Result<()> {
+        let mut keys = self.0.keys.write().expect("keys lock");
+        keys.rotate();
+        keys.save(&self.0.data_dir)
+    }
+
+    /// Makes the next ID token the token endpoint issues bad in the way `forgery` says.
+    pub fn forge_next_id_token(&self, forgery: Forgery) {
+        *self.0.forgery.lock().expect("forgery lock") = Some(forgery);
+    }
+
+    /// Cognito's refresh-token rotation: every refresh returns a new refresh token and retires the old.
+    pub fn set_refresh_rotation(&self, on: bool) {
+        self.0.refresh_rotation.store(on, Ordering::SeqCst);
+    }
+}
+
+/// The `/_dev/` scope, answering only requests that carry [`CONTROL_HEADER`].
+pub fn scope() -> actix_web::Scope {
+    web::scope("/_dev")
+        .guard(guard::Header(CONTROL_HEADER.0, CONTROL_HEADER.1))
+        .route("/counts", web::get().to(counts))
+        .route("/token-failure", web::post().to(token_failure))
+        .route("/token-failure", web::delete().to(clear_token_failure))
+        .route("/revoke-user", web::post().to(revoke_user))
+        .route("/rotate-keys", web::post().to(rotate_keys))
+        .route("/refresh-rotation", web::post().to(refresh_rotation))
+        .route("/forge-next-id-token", web::post().to(forge))
+}
+
+fn control(state: State) -> DevIdpControl {
+    DevIdpControl(state.into_inner())
+}
+
+async fn counts(state: State) -> HttpResponse {
+    HttpResponse::Ok().json(control(state).counts())
+}
+
+async fn token_failure(state: State, failure: web::Json<TokenFailure>) -> HttpResponse {
+    control(state).fail_token_endpoint(failure.into_inner());
+    HttpResponse::NoContent().finish()
+}
+
+async fn clear_token_failure(state: State) -> HttpResponse {
+    control(state).clear_token_failure();
+    HttpResponse::NoContent().finish()
+}
+
+#[derive(Deserialize)]
+struct RevokeUser {
+    username: String,
+}
+
+async fn revoke_user(state: State, body: web::Json<RevokeUser>) -> HttpResponse {
+    let revoked = control(state).revoke_user(&body.username);
+    HttpResponse::Ok().json(serde_json::json!({ "revoked": revoked }))
+}
+
+async fn rotate_keys(state: State) -> HttpResponse {
+    // Generating RSA keys takes a while: off the async worker.
+    let control = control(state);
+    match web::block(move || control.rotate_keys()).await {
+        Ok(Ok(())) => HttpResponse::NoContent().finish(),
+        Ok(Err(error)) => HttpResponse::InternalServerError().body(error.to_string()),
+        Err(error) => HttpResponse::InternalServerError().body(error.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+struct Rotation {
+    on: bool,
+}
+
+async fn refresh_rotation(state: State, body: web::Json<Rotation>) -> HttpResponse {
+    control(state).set_refresh_rotation(body.on);
+    HttpResponse::NoContent().finish()
+}
+
+#[derive(Deserialize)]
+struct Forge {
+    forgery: Forgery,
+}
+
+async fn forge(state: State, body: web::Json<Forge>) -> HttpResponse {
+    control(state).forge_next_id_token(body.forgery);
+    HttpResponse::NoContent().finish()
+}
