@@ -1,8 +1,9 @@
-//! Settings of the app itself: where it is served and bound, its database, its secret and its
-//! log filter.
+//! Settings of the app itself: where it is served and bound, its database, its secret, how recent
+//! a sign-in `/admin` needs, and its log filter.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -110,6 +111,23 @@ fn decode_app_secret(value: &str) -> Result<Secret<Vec<u8>>, ConfigError> {
     Ok(Secret::new(bytes))
 }
 
+/// `ADMIN_MAX_AUTH_AGE`: whole seconds, from 1 to 365 days; unset: no limit.
+pub(super) fn parse_admin_max_auth_age(
+    value: Option<String>,
+) -> Result<Option<Duration>, ConfigError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    match value.parse::<u64>() {
+        Ok(seconds @ 1..=31_536_000) => Ok(Some(Duration::from_secs(seconds))),
+        _ => Err(error(
+            "ADMIN_MAX_AUTH_AGE",
+            format!("{value:?} is not a whole number of seconds from 1 to 31536000 (365 days)"),
+            "3600",
+        )),
+    }
+}
+
 /// `RUST_LOG`: a `tracing` filter, `info` when unset.
 pub(super) fn parse_log_filter(value: Option<String>) -> Result<String, ConfigError> {
     let log_filter = value.unwrap_or_else(|| "info".into());
@@ -125,6 +143,8 @@ pub(super) fn parse_log_filter(value: Option<String>) -> Result<String, ConfigEr
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::super::tests::{assert_each_refused, cognito_without, parse};
 
     #[test]
@@ -155,7 +175,34 @@ mod tests {
             ("APP_SECRET", vec![("APP_SECRET", "c2hvcnQ=")]),
             ("APP_SECRET", cognito_without("APP_SECRET")),
             ("RUST_LOG", vec![("RUST_LOG", "info,[[")]),
+            ("ADMIN_MAX_AUTH_AGE", vec![("ADMIN_MAX_AUTH_AGE", "0")]),
+            ("ADMIN_MAX_AUTH_AGE", vec![("ADMIN_MAX_AUTH_AGE", "-5")]),
+            ("ADMIN_MAX_AUTH_AGE", vec![("ADMIN_MAX_AUTH_AGE", "15m")]),
+            (
+                "ADMIN_MAX_AUTH_AGE",
+                vec![("ADMIN_MAX_AUTH_AGE", "31536001")],
+            ),
         ]);
+    }
+
+    #[test]
+    fn admin_max_auth_age_takes_whole_seconds_up_to_a_year() {
+        let cases = [
+            (vec![], None),
+            (vec![("ADMIN_MAX_AUTH_AGE", "1")], Some(1)),
+            (vec![("ADMIN_MAX_AUTH_AGE", "900")], Some(900)),
+            (vec![("ADMIN_MAX_AUTH_AGE", "31536000")], Some(31_536_000)),
+        ];
+
+        for (vars, seconds) in cases {
+            let config = parse(&vars).unwrap();
+
+            assert_eq!(
+                config.admin_max_auth_age,
+                seconds.map(Duration::from_secs),
+                "{vars:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Settings of the identity provider: a Cognito user pool and its app client (`COGNITO_*`), or the
-//! built-in development IdP (`DEV_IDP_*`), and what the app asks of it.
+//! built-in development IdP (`DEV_IDP_*`).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -141,42 +141,6 @@ fn parse_client_id(value: String) -> Result<String, ConfigError> {
     Ok(value)
 }
 
-/// `COGNITO_SCOPES`: space-separated, `openid` among them.
-pub(super) fn parse_scopes(value: Option<String>) -> Result<Vec<String>, ConfigError> {
-    const EXAMPLE: &str = "\"openid email profile\"";
-    let value = value.unwrap_or_else(|| "openid email profile".into());
-    let scopes: Vec<String> = value.split_whitespace().map(str::to_owned).collect();
-    // Cognito issues an ID token only when `openid` is granted, and userInfo needs it too.
-    if !scopes.iter().any(|scope| scope == "openid") {
-        return Err(error(
-            "COGNITO_SCOPES",
-            format!("{value:?} does not include openid"),
-            EXAMPLE,
-        ));
-    }
-    let valid = |scope: &String| {
-        scope
-            .chars()
-            .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\')
-    };
-    if let Some(bad) = scopes.iter().find(|scope| !valid(scope)) {
-        return Err(error(
-            "COGNITO_SCOPES",
-            format!("{bad:?} is not a valid scope"),
-            EXAMPLE,
-        ));
-    }
-    Ok(scopes)
-}
-
-/// `COGNITO_LOGOUT_URI`: an http(s) URL, `base_url` when unset.
-pub(super) fn parse_logout_uri(value: Option<String>, base_url: &Url) -> Result<Url, ConfigError> {
-    match value {
-        Some(value) => parse_http_url("COGNITO_LOGOUT_URI", &value, "https://app.example.com/"),
-        None => Ok(base_url.clone()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::tests::{COGNITO, assert_each_refused, cognito_without, parse};
@@ -248,15 +212,6 @@ mod tests {
             (
                 "COGNITO_CLIENT_SECRET",
                 vec![("COGNITO_CLIENT_SECRET", "s3cr3t")],
-            ),
-            ("COGNITO_SCOPES", vec![("COGNITO_SCOPES", "email profile")]),
-            (
-                "COGNITO_SCOPES",
-                vec![("COGNITO_SCOPES", "openid \"email\"")],
-            ),
-            (
-                "COGNITO_LOGOUT_URI",
-                vec![("COGNITO_LOGOUT_URI", "/signed-out")],
             ),
             ("DEV_IDP_LISTEN", vec![("DEV_IDP_LISTEN", "9090")]),
             (

@@ -1,13 +1,16 @@
 //! Every setting, read once from the environment and parsed into the type the code uses: the app
-//! itself (`app`), the identity provider (`idp`) and the cookie policy (`cookies`). Nothing
-//! downstream re-parses strings; a bad value is a `ConfigError` naming the setting.
+//! itself (`app`), the identity provider (`idp`), what the app asks of it (`oauth`) and the cookie
+//! policy (`cookies`). Nothing downstream re-parses strings; a bad value is a `ConfigError` naming
+//! the setting.
 
 mod app;
 mod cookies;
 mod idp;
+mod oauth;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use url::Url;
 
@@ -44,8 +47,15 @@ pub struct Config {
     pub scopes: Vec<String>,
     /// Where Cognito's logout endpoint sends the browser back to.
     pub logout_uri: Url,
+    /// Identity providers configured on the app client (`Google`, `CorporateSAML`; Cognito's own
+    /// pool is `COGNITO`), one sign-in button each. Empty when unset.
+    pub identity_providers: Vec<String>,
+    /// A fixed `login_hint` passed to the authorize endpoint. `None` when unset.
+    pub login_hint: Option<String>,
     /// The attributes every cookie gets.
     pub cookies: CookieSettings,
+    /// How old a sign-in may be for `/admin`; an older one must sign in again. `None`: no limit.
+    pub admin_max_auth_age: Option<Duration>,
     /// The `tracing` filter (`RUST_LOG`).
     pub log_filter: String,
 }
@@ -65,9 +75,13 @@ impl Config {
         let database_url = app::parse_database_url(get("DATABASE_URL"))?;
         let idp = idp::parse_idp(&get)?;
         let app_secret = app::parse_app_secret(get("APP_SECRET"), &idp)?;
-        let scopes = idp::parse_scopes(get("COGNITO_SCOPES"))?;
-        let logout_uri = idp::parse_logout_uri(get("COGNITO_LOGOUT_URI"), &base_url)?;
+        let scopes = oauth::parse_scopes(get("COGNITO_SCOPES"))?;
+        let logout_uri = oauth::parse_logout_uri(get("COGNITO_LOGOUT_URI"), &base_url)?;
+        let identity_providers =
+            oauth::parse_identity_providers(get("COGNITO_IDENTITY_PROVIDERS"))?;
+        let login_hint = oauth::parse_login_hint(get("COGNITO_LOGIN_HINT"))?;
         let cookies = cookies::parse_cookies(&get, &base_url)?;
+        let admin_max_auth_age = app::parse_admin_max_auth_age(get("ADMIN_MAX_AUTH_AGE"))?;
         let log_filter = app::parse_log_filter(get("RUST_LOG"))?;
 
         Ok(Self {
@@ -78,7 +92,10 @@ impl Config {
             idp,
             scopes,
             logout_uri,
+            identity_providers,
+            login_hint,
             cookies,
+            admin_max_auth_age,
             log_filter,
         })
     }
@@ -161,15 +178,14 @@ fn parse_socket_addr(
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
-    use std::time::Duration;
 
     use actix_web::cookie::SameSite;
     use proptest::prelude::*;
 
     use super::*;
 
-    /// Every setting of the README's table.
-    const SETTINGS: [&str; 19] = [
+    /// Every setting the app reads.
+    const SETTINGS: [&str; 22] = [
         "APP_BASE_URL",
         "APP_LISTEN",
         "DATABASE_URL",
@@ -180,6 +196,8 @@ mod tests {
         "COGNITO_CLIENT_SECRET",
         "COGNITO_SCOPES",
         "COGNITO_LOGOUT_URI",
+        "COGNITO_IDENTITY_PROVIDERS",
+        "COGNITO_LOGIN_HINT",
         "COOKIE_DOMAIN",
         "COOKIE_PATH",
         "COOKIE_SAME_SITE",
@@ -188,6 +206,7 @@ mod tests {
         "COOKIE_LEGACY_SCOPES",
         "DEV_IDP_LISTEN",
         "DEV_IDP_ACCESS_TOKEN_TTL",
+        "ADMIN_MAX_AUTH_AGE",
         "RUST_LOG",
     ];
 
@@ -268,6 +287,9 @@ mod tests {
         assert!(config.app_secret.is_none());
         assert_eq!(config.scopes, ["openid", "email", "profile"]);
         assert_eq!(config.logout_uri.as_str(), "http://localhost:8080/");
+        assert!(config.identity_providers.is_empty());
+        assert_eq!(config.login_hint, None);
+        assert_eq!(config.admin_max_auth_age, None);
         assert_eq!(
             config.redirect_uri().as_str(),
             "http://localhost:8080/auth/callback"
