@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use actix_web::cookie::SameSite;
-use url::Url;
+use url::{Host, Url};
 
 use super::{ConfigError, error};
 use crate::cookies::{CookieScope, CookieSettings, domain_covers, path_covers};
@@ -97,10 +97,19 @@ fn parse_same_site(value: Option<String>) -> Result<SameSite, ConfigError> {
 }
 
 /// `COOKIE_SECURE`: `auto` (the default: Secure exactly when `APP_BASE_URL` is https), `true`
-/// or `false`, in any case.
+/// or `false`, in any case; `true` only where browsers keep Secure cookies.
 fn parse_secure(value: Option<String>, base_url: &Url) -> Result<bool, ConfigError> {
     match value.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("auto") => Ok(base_url.scheme() == "https"),
+        // The browser would drop the session cookie, and every sign-in would start over.
+        Some("true") if !keeps_secure_cookies(base_url) => Err(error(
+            "COOKIE_SECURE",
+            format!(
+                "true, but APP_BASE_URL {:?} is plain http: browsers drop Secure cookies there, so every sign-in would loop",
+                base_url.as_str()
+            ),
+            "auto",
+        )),
         Some("true") => Ok(true),
         Some("false") => Ok(false),
         Some(other) => Err(error(
@@ -109,6 +118,18 @@ fn parse_secure(value: Option<String>, base_url: &Url) -> Result<bool, ConfigErr
             "auto",
         )),
     }
+}
+
+/// Whether browsers keep Secure cookies set by `url`: https, or plain http on a loopback host,
+/// which browsers count as a secure context (`localhost` and its subdomains, 127.0.0.0/8, `[::1]`).
+fn keeps_secure_cookies(url: &Url) -> bool {
+    url.scheme() == "https"
+        || match url.host() {
+            Some(Host::Domain(name)) => name == "localhost" || name.ends_with(".localhost"),
+            Some(Host::Ipv4(address)) => address.is_loopback(),
+            Some(Host::Ipv6(address)) => address.is_loopback(),
+            None => false,
+        }
 }
 
 /// `COOKIE_MAX_AGE`: whole seconds, 30 days when unset.
@@ -229,6 +250,37 @@ mod tests {
     }
 
     #[test]
+    fn cookie_secure_true_is_kept_on_https_and_loopback_hosts() {
+        let base_urls = [
+            "https://app.example.com",
+            "http://localhost:8080",
+            "http://app.localhost:8080",
+            "http://127.0.0.1:8080",
+            "http://[::1]:8080",
+        ];
+
+        for base_url in base_urls {
+            let config = parse(&[("APP_BASE_URL", base_url), ("COOKIE_SECURE", "true")]).unwrap();
+
+            assert!(config.cookies.secure, "{base_url}");
+        }
+    }
+
+    #[test]
+    fn cookie_secure_true_on_plain_http_says_why_it_is_refused() {
+        let error = parse(&[
+            ("APP_BASE_URL", "http://app.example.com"),
+            ("COOKIE_SECURE", "true"),
+        ])
+        .unwrap_err();
+
+        assert_eq!(
+            error.to_string(),
+            "COOKIE_SECURE: true, but APP_BASE_URL \"http://app.example.com/\" is plain http: browsers drop Secure cookies there, so every sign-in would loop (e.g. COOKIE_SECURE=auto)"
+        );
+    }
+
+    #[test]
     fn legacy_scopes_parse_into_domain_and_path_pairs() {
         let config = parse(&[
             ("APP_BASE_URL", "https://app.example.com"),
@@ -269,6 +321,27 @@ mod tests {
             ("COOKIE_SAME_SITE", vec![("COOKIE_SAME_SITE", "lex")]),
             ("COOKIE_SAME_SITE", vec![("COOKIE_SAME_SITE", "none")]),
             ("COOKIE_SECURE", vec![("COOKIE_SECURE", "yes")]),
+            (
+                "COOKIE_SECURE",
+                vec![
+                    ("APP_BASE_URL", "http://app.example.com"),
+                    ("COOKIE_SECURE", "TRUE"),
+                ],
+            ),
+            (
+                "COOKIE_SECURE",
+                vec![
+                    ("APP_BASE_URL", "http://10.0.0.7:8080"),
+                    ("COOKIE_SECURE", "true"),
+                ],
+            ),
+            (
+                "COOKIE_SECURE",
+                vec![
+                    ("APP_BASE_URL", "http://localhost.example.com"),
+                    ("COOKIE_SECURE", "true"),
+                ],
+            ),
             ("COOKIE_MAX_AGE", vec![("COOKIE_MAX_AGE", "-1")]),
             ("COOKIE_MAX_AGE", vec![("COOKIE_MAX_AGE", "30d")]),
             ("COOKIE_MAX_AGE", vec![("COOKIE_MAX_AGE", "99999999999")]),
