@@ -4,10 +4,10 @@ use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
 use actix_web::cookie::Cookie;
-use cognito_web::app::Application;
 use cognito_web::config::Config;
 use cognito_web::cookies::path_covers;
 use cognito_web::dev_idp::{DevIdpControl, KeySet};
+use cognito_web::startup::Application;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use url::Url;
 
@@ -85,7 +85,7 @@ pub struct TestApp {
     pub issuer: String,
     pub client_secret: String,
     stop_handles: Vec<actix_web::dev::ServerHandle>,
-    state: actix_web::web::Data<cognito_web::web::AppState>,
+    state: actix_web::web::Data<cognito_web::startup::AppState>,
     client: reqwest::Client,
     jar: Mutex<Jar>,
     /// Every Set-Cookie the app sent to this client, with the URL that sent it.
