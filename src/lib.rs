@@ -1,15 +1,22 @@
 //! A reference actix-web application that signs users in with Amazon Cognito (authorization code
 //! with PKCE), keeps every token on the server, and writes every cookie under one cookie policy.
+//!
+//! Arrows run one way: `app` → `web` → `auth` → `db`, with `cookies`, `config`, `secrets` and
+//! `clock` as leaves beneath; `dev_idp` stands apart and is reached only over HTTP.
 
+pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod cookies;
 pub mod db;
 pub mod dev_idp;
-pub mod error;
-pub mod limits;
-pub mod pages;
-pub mod routes;
 pub mod secrets;
-pub mod startup;
+pub mod web;
+
+/// Old paths, kept while the tests move to `app` and `web`.
+#[doc(hidden)]
+pub mod startup {
+    pub use crate::app::Application;
+    pub use crate::web::AppState;
+}

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
+use cognito_web::app::Application;
 use cognito_web::config::Config;
-use cognito_web::startup::Application;
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -36,13 +36,25 @@ impl<T> fmt::Debug for Secret<T> {
     }
 }
 
-/// `bytes` random bytes from the operating system, base64url without padding.
-pub fn random_token(bytes: usize) -> String {
+/// Secrets arrive in forms and queries too (an authorization code, a CSRF token).
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Secret<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize(deserializer).map(Self)
+    }
+}
+
+/// `bytes` random bytes from the operating system.
+pub fn random_bytes(bytes: usize) -> Vec<u8> {
     let mut buffer = vec![0u8; bytes];
     SystemRandom::new()
         .fill(&mut buffer)
         .expect("the operating system provides randomness");
-    URL_SAFE_NO_PAD.encode(buffer)
+    buffer
+}
+
+/// `bytes` random bytes from the operating system, base64url without padding.
+pub fn random_token(bytes: usize) -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes(bytes))
 }
 
 /// SHA-256 of `value`, base64url. Session ids and `state` values are stored only as this hash, so
@@ -60,25 +72,36 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// Reads the development `APP_SECRET` from the data folder, creating it on first start.
+/// Reads the development `APP_SECRET` from the data folder, creating it on first start. Only a
+/// missing file is created: a file that cannot be read or holds no secret stops start-up, since
+/// replacing it would silently sign everyone out.
 pub fn load_or_create_dev_secret(data_dir: &Path) -> anyhow::Result<Secret<Vec<u8>>> {
     let path = data_dir.join("app-secret");
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        let bytes = STANDARD
-            .decode(text.trim())
-            .with_context(|| format!("reading {}", path.display()))?;
-        anyhow::ensure!(
-            bytes.len() >= MIN_SECRET_BYTES,
-            "{} holds fewer than {MIN_SECRET_BYTES} bytes",
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let bytes = random_bytes(MIN_SECRET_BYTES);
+            write_private_file(&path, &STANDARD.encode(&bytes))?;
+            return Ok(Secret::new(bytes));
+        }
+        Err(error) => {
+            return Err(anyhow::anyhow!(
+                "{}: cannot be read ({error}); fix or delete it (deleting signs everyone out)",
+                path.display()
+            ));
+        }
+    };
+    let bytes = STANDARD.decode(text.trim()).map_err(|_| {
+        anyhow::anyhow!(
+            "{}: is not base64; fix or delete it (deleting signs everyone out)",
             path.display()
-        );
-        return Ok(Secret::new(bytes));
-    }
-    let mut bytes = vec![0u8; MIN_SECRET_BYTES];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .expect("the operating system provides randomness");
-    write_private_file(&path, &STANDARD.encode(&bytes))?;
+        )
+    })?;
+    anyhow::ensure!(
+        bytes.len() >= MIN_SECRET_BYTES,
+        "{}: holds fewer than {MIN_SECRET_BYTES} bytes; fix or delete it (deleting signs everyone out)",
+        path.display()
+    );
     Ok(Secret::new(bytes))
 }
 

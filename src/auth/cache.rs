@@ -3,17 +3,21 @@
 //! The database stays the truth. This process updates or drops an entry whenever it changes the
 //! session (refresh, sign-out, `invalid_grant`), and re-reads any entry older than
 //! [`REVALIDATE_AFTER`], so a session ended by *another* process sharing the database is served
-//! here for at most that long. A session this process ended is remembered as ended for that long
-//! too, so a read that raced with the delete cannot put it back.
+//! here for at most that long. A session this process ended leaves a tombstone that outlives any
+//! database read, so a read that raced with the delete cannot put it back.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::auth::Session;
 
 /// How long a cached session is trusted before it is read from the database again.
 pub const REVALIDATE_AFTER: Duration = Duration::from_secs(1);
+/// How long an ended session is kept out of the cache: longer than the slowest read can take
+/// (SQLite's 5 s busy timeout, plus the pool's wait for a connection), so a read that began
+/// before the delete has finished, one way or the other, when its tombstone goes.
+const TOMBSTONE_LIFETIME: Duration = Duration::from_secs(40);
 /// Most sessions kept; a session with its sealed tokens takes about 4 KB.
 const MAX_ENTRIES: usize = 10_000;
 
@@ -27,46 +31,60 @@ struct Entry {
     profile: Option<Arc<Profile>>,
 }
 
+/// Entries and tombstones under one lock: checking for a tombstone and inserting are one step.
+#[derive(Default)]
+struct Inner {
+    entries: HashMap<String, Entry>,
+    /// Sessions this process ended, and when.
+    ended: HashMap<String, Instant>,
+}
+
 /// The cache; keys are session id hashes.
 #[derive(Default)]
 pub struct SessionCache {
-    entries: Mutex<HashMap<String, Entry>>,
-    /// Sessions this process ended, and when: reads that started before cannot cache them again.
-    ended: Mutex<HashMap<String, Instant>>,
+    inner: Mutex<Inner>,
 }
 
 impl SessionCache {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the maps half-updated (each change is
+        // one map operation), so a poisoned lock is still safe to use.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// The cached session, if it was read recently enough and has not ended.
     pub fn get(&self, id_hash: &str, now: i64) -> Option<Session> {
-        let entries = self.entries.lock().expect("session cache lock");
-        let entry = entries.get(id_hash)?;
-        (entry.read_at.elapsed() < REVALIDATE_AFTER && entry.session.row.expires_at > now)
+        let inner = self.lock();
+        let entry = inner.entries.get(id_hash)?;
+        (entry.read_at.elapsed() < REVALIDATE_AFTER && entry.session.expires_at > now)
             .then(|| entry.session.clone())
     }
 
-    /// Stores what the database just said about a session. A profile survives only while the
-    /// access token is the one it was fetched with.
+    /// Stores what the database just said about a session, unless this process ended it. A
+    /// profile survives only while the access token is the one it was fetched with.
     pub fn put(&self, session: &Session) {
-        {
-            let mut ended = self.ended.lock().expect("session cache lock");
-            ended.retain(|_, at| at.elapsed() < REVALIDATE_AFTER);
-            if ended.contains_key(session.id_hash()) {
-                return;
-            }
+        let mut inner = self.lock();
+        inner
+            .ended
+            .retain(|_, at| at.elapsed() < TOMBSTONE_LIFETIME);
+        if inner.ended.contains_key(&session.id_hash) {
+            return;
         }
-        let mut entries = self.entries.lock().expect("session cache lock");
-        if entries.len() >= MAX_ENTRIES && !entries.contains_key(session.id_hash()) {
+        let entries = &mut inner.entries;
+        if entries.len() >= MAX_ENTRIES && !entries.contains_key(&session.id_hash) {
             entries.retain(|_, entry| entry.read_at.elapsed() < REVALIDATE_AFTER);
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();
             }
         }
         let profile = entries
-            .remove(session.id_hash())
-            .filter(|old| old.session.row.access_token == session.row.access_token)
+            .remove(&session.id_hash)
+            .filter(|old| old.session.same_access_token(session))
             .and_then(|old| old.profile);
         entries.insert(
-            session.id_hash().to_owned(),
+            session.id_hash.clone(),
             Entry {
                 session: session.clone(),
                 read_at: Instant::now(),
@@ -76,39 +94,37 @@ impl SessionCache {
     }
 
     pub fn clear(&self) {
-        self.entries.lock().expect("session cache lock").clear();
+        self.lock().entries.clear();
     }
 
+    /// Drops a session the database no longer has (ended elsewhere, or expired).
     pub fn remove(&self, id_hash: &str) {
-        self.entries
-            .lock()
-            .expect("session cache lock")
-            .remove(id_hash);
+        self.lock().entries.remove(id_hash);
     }
 
-    /// Drops a session this process has just deleted, and keeps it out for the revalidation
-    /// interval (a concurrent read may still hold the row it read before the delete).
+    /// Drops a session this process has just deleted, and keeps it out while a read that began
+    /// before the delete may still be under way.
     pub fn end(&self, id_hash: &str) {
-        self.ended
-            .lock()
-            .expect("session cache lock")
-            .insert(id_hash.to_owned(), Instant::now());
-        self.remove(id_hash);
+        let mut inner = self.lock();
+        inner.entries.remove(id_hash);
+        inner.ended.insert(id_hash.to_owned(), Instant::now());
     }
 
     /// The userInfo answer cached for the session's current access token.
     pub fn profile(&self, session: &Session) -> Option<Arc<Profile>> {
-        let entries = self.entries.lock().expect("session cache lock");
-        let entry = entries.get(session.id_hash())?;
-        (entry.session.row.access_token == session.row.access_token)
-            .then(|| entry.profile.clone())
-            .flatten()
+        let inner = self.lock();
+        let entry = inner.entries.get(&session.id_hash)?;
+        if entry.session.same_access_token(session) {
+            entry.profile.clone()
+        } else {
+            None
+        }
     }
 
     pub fn put_profile(&self, session: &Session, profile: &Arc<Profile>) {
-        let mut entries = self.entries.lock().expect("session cache lock");
-        if let Some(entry) = entries.get_mut(session.id_hash())
-            && entry.session.row.access_token == session.row.access_token
+        let mut inner = self.lock();
+        if let Some(entry) = inner.entries.get_mut(&session.id_hash)
+            && entry.session.same_access_token(session)
         {
             entry.profile = Some(profile.clone());
         }
@@ -117,6 +133,8 @@ impl SessionCache {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Barrier;
+
     use super::*;
     use crate::db::sessions::test_row;
 
@@ -127,6 +145,7 @@ mod tests {
     #[test]
     fn a_cached_session_is_served_until_it_ends() {
         let cache = SessionCache::default();
+
         cache.put(&session("a", 1));
 
         assert!(cache.get("a", 1_500).is_some());
@@ -145,6 +164,35 @@ mod tests {
         cache.end("a");
         cache.put(&session("a", 1));
 
+        assert!(cache.get("a", 1_500).is_none());
+    }
+
+    #[test]
+    fn reads_racing_with_the_end_on_other_threads_never_bring_the_session_back() {
+        let cache = Arc::new(SessionCache::default());
+        let read_before_the_end = session("a", 1);
+        let start = Arc::new(Barrier::new(9));
+
+        let readers: Vec<_> = (0..8)
+            .map(|_| {
+                let (cache, start, row) =
+                    (cache.clone(), start.clone(), read_before_the_end.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    for _ in 0..2_000 {
+                        cache.put(&row);
+                    }
+                })
+            })
+            .collect();
+        start.wait();
+        cache.end("a");
+        let seen_after_the_end = (0..2_000).any(|_| cache.get("a", 1_500).is_some());
+        for reader in readers {
+            reader.join().unwrap();
+        }
+
+        assert!(!seen_after_the_end, "an ended session was served");
         assert!(cache.get("a", 1_500).is_none());
     }
 

@@ -64,9 +64,16 @@ type OAuthClient = oauth2::Client<
 /// A sign-in about to start: the URL to send the browser to, and what the callback must check.
 pub struct AuthorizeRequest {
     pub url: Url,
-    pub state: String,
+    pub state: Secret<String>,
     pub nonce: String,
-    pub pkce_verifier: String,
+    pub pkce_verifier: Secret<String>,
+}
+
+impl std::fmt::Debug for AuthorizeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL carries the state and the PKCE challenge; none of it belongs in a log.
+        f.write_str("AuthorizeRequest([redacted])")
+    }
 }
 
 /// Tokens from the token endpoint.
@@ -77,6 +84,17 @@ pub struct TokenSet {
     pub refresh_token: Option<Secret<String>>,
     pub expires_in: Duration,
 }
+
+impl TokenSet {
+    /// When the access token expires, for tokens received at `now`.
+    pub fn expires_at(&self, now: i64) -> i64 {
+        // `token_set` has checked that `expires_in` is within a day.
+        now.saturating_add(i64::try_from(self.expires_in.as_secs()).unwrap_or(i64::MAX))
+    }
+}
+
+/// The longest access-token lifetime Cognito issues (one day); anything longer is nonsense.
+const MAX_EXPIRES_IN: Duration = Duration::from_secs(24 * 3600);
 
 /// How a call to the token or revocation endpoint failed. Callers branch on it.
 #[derive(Debug, thiserror::Error)]
@@ -159,9 +177,9 @@ impl IdpClient {
             .url();
         AuthorizeRequest {
             url,
-            state,
+            state: Secret::new(state),
             nonce,
-            pkce_verifier: verifier.secret().clone(),
+            pkce_verifier: Secret::new(verifier.secret().clone()),
         }
     }
 
@@ -169,13 +187,13 @@ impl IdpClient {
     pub async fn exchange_code(
         &self,
         code: &str,
-        pkce_verifier: &str,
+        pkce_verifier: &Secret<String>,
     ) -> Result<TokenSet, TokenError> {
         let http = |request| crate::auth::http::send(&self.http, request);
         let response = self
             .oauth
             .exchange_code(AuthorizationCode::new(code.to_owned()))
-            .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
+            .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.expose().clone()))
             .request_async(&http)
             .await
             .map_err(token_error)?;
@@ -293,11 +311,18 @@ fn token_set(
             "the token response has no refresh_token"
         )));
     }
+    // Cognito always sends expires_in; assume its default lifetime if one day it does not.
+    let expires_in = response.expires_in().unwrap_or(Duration::from_secs(3600));
+    if expires_in.is_zero() || expires_in > MAX_EXPIRES_IN {
+        return Err(TokenError::Unreachable(anyhow::anyhow!(
+            "the token response's expires_in ({} s) is not a lifetime Cognito issues",
+            expires_in.as_secs()
+        )));
+    }
     Ok(TokenSet {
         id_token: Secret::new(id_token),
         access_token: Secret::new(response.access_token().secret().clone()),
         refresh_token,
-        // Cognito always sends expires_in; assume its default lifetime if one day it does not.
-        expires_in: response.expires_in().unwrap_or(Duration::from_secs(3600)),
+        expires_in,
     })
 }

@@ -4,11 +4,10 @@
 
 use std::time::Duration;
 
-use crate::auth::idp::TokenError;
-use crate::auth::sessions::Session;
+use crate::auth::SessionError;
+use crate::auth::idp::{IdpClient, TokenError};
+use crate::auth::sessions::{Refreshed, Session, SessionStore};
 use crate::clock;
-use crate::db::{self, sessions::RefreshedTokens};
-use crate::startup::AppState;
 
 /// Refresh when the access token expires within this many seconds (or within half its
 /// lifetime, for the short lifetimes a developer may give the development IdP).
@@ -19,19 +18,6 @@ pub const REFRESH_MARGIN_SECONDS: i64 = 60;
 const LEASE_SECONDS: i64 = 60;
 /// How often a request waiting for another's refresh looks at the session row again.
 const WAIT_STEP: Duration = Duration::from_millis(20);
-
-/// Why fresh tokens could not be had.
-#[derive(Debug, thiserror::Error)]
-pub enum RefreshError {
-    /// The IdP refused the refresh token (`invalid_grant`): the session has been ended.
-    #[error("the identity provider ended the session")]
-    SessionEnded,
-    /// The IdP could not be reached or failed; the session is kept and the next request retries.
-    #[error("the identity provider could not be reached")]
-    Unreachable(#[source] anyhow::Error),
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
-}
 
 /// Whether the session's access token is good for at least the refresh margin at `now`.
 pub fn is_fresh(session: &Session, now: i64) -> bool {
@@ -46,37 +32,40 @@ fn refreshed_since(before: &Session, now_seen: &Session) -> bool {
 }
 
 /// `session` with an access token good for at least the refresh margin, refreshing if needed.
-pub async fn fresh(state: &AppState, session: Session) -> Result<Session, RefreshError> {
-    if is_fresh(&session, clock::now()) {
+pub async fn fresh(
+    idp: &IdpClient,
+    sessions: &SessionStore,
+    session: Session,
+) -> Result<Session, SessionError> {
+    let now = clock::now();
+    if is_fresh(&session, now) {
         return Ok(session);
     }
-    let pool = state.sessions.pool();
-    let now = clock::now();
-    if db::sessions::take_refresh_lease(pool, session.id_hash(), now, now + LEASE_SECONDS)
-        .await
-        .map_err(anyhow::Error::from)?
+    if sessions
+        .take_refresh_lease(&session, now + LEASE_SECONDS)
+        .await?
     {
-        return refresh_holding_lease(state, session).await;
+        return refresh_holding_lease(idp, sessions, session).await;
     }
     // Another request holds the lease: wait for its result rather than call the IdP again.
     let give_up_at = now + LEASE_SECONDS + 5;
     loop {
         tokio::time::sleep(WAIT_STEP).await;
-        match state.sessions.reload(&session).await? {
+        match sessions.reload(&session).await? {
             Some(now_seen) if refreshed_since(&session, &now_seen) => return Ok(now_seen),
             Some(now_seen) if is_fresh(&now_seen, clock::now()) => return Ok(now_seen),
             // The lease was given back without new tokens: that refresh failed, and the requests
             // that waited for it share its outcome instead of each trying again.
-            Some(now_seen) if now_seen.row.refresh_lease_until <= clock::now() => {
-                return Err(RefreshError::Unreachable(anyhow::anyhow!(
+            Some(now_seen) if now_seen.refresh_lease_until <= clock::now() => {
+                return Err(SessionError::IdpUnreachable(anyhow::anyhow!(
                     "a concurrent refresh failed"
                 )));
             }
             Some(_) => {}
-            None => return Err(RefreshError::SessionEnded),
+            None => return Err(SessionError::Ended),
         }
         if clock::now() > give_up_at {
-            return Err(RefreshError::Unreachable(anyhow::anyhow!(
+            return Err(SessionError::IdpUnreachable(anyhow::anyhow!(
                 "waited too long for another request's refresh"
             )));
         }
@@ -84,104 +73,79 @@ pub async fn fresh(state: &AppState, session: Session) -> Result<Session, Refres
 }
 
 async fn refresh_holding_lease(
-    state: &AppState,
+    idp: &IdpClient,
+    sessions: &SessionStore,
     read_before: Session,
-) -> Result<Session, RefreshError> {
-    let pool = state.sessions.pool();
+) -> Result<Session, SessionError> {
     // Another request may have refreshed between our read and taking the lease.
-    let Some(session) = state.sessions.reload(&read_before).await? else {
-        return Err(RefreshError::SessionEnded);
+    let Some(session) = sessions.reload(&read_before).await? else {
+        return Err(SessionError::Ended);
     };
     if refreshed_since(&read_before, &session) || is_fresh(&session, clock::now()) {
-        db::sessions::release_refresh_lease(pool, session.id_hash())
-            .await
-            .map_err(anyhow::Error::from)?;
+        sessions.release_refresh_lease(&session).await?;
         return Ok(session);
     }
-    match exchange(state, &session).await {
-        Ok(tokens) => {
-            let stored = db::sessions::store_refreshed_tokens(pool, session.id_hash(), &tokens)
-                .await
-                .map_err(anyhow::Error::from)?;
-            if !stored {
-                // Signed out while the refresh was under way.
-                return Err(RefreshError::SessionEnded);
-            }
+    match exchange(idp, sessions, &session).await {
+        Ok(refreshed) => {
             tracing::info!(user = %session.user.sub, "access token refreshed");
-            state
-                .sessions
-                .reload(&session)
-                .await?
-                .ok_or(RefreshError::SessionEnded)
+            // `None`: signed out while the refresh was under way.
+            refreshed.ok_or(SessionError::Ended)
         }
-        Err(RefreshError::SessionEnded) => {
-            // SPEC "Tokens and sessions": invalid_grant ends the session cleanly.
-            state.sessions.end(&session).await?;
+        Err(SessionError::Ended) => {
+            // invalid_grant ends the session cleanly: the user signs in again.
+            sessions.end(&session).await?;
             tracing::info!(user = %session.user.sub, "refresh token refused; session ended");
-            Err(RefreshError::SessionEnded)
+            Err(SessionError::Ended)
         }
         Err(error) => {
-            db::sessions::release_refresh_lease(pool, session.id_hash())
-                .await
-                .map_err(anyhow::Error::from)?;
-            tracing::warn!(user = %session.user.sub, error = %error, "token refresh failed; session kept");
+            sessions.release_refresh_lease(&session).await?;
             Err(error)
         }
     }
 }
 
-/// Calls the token endpoint and seals what it returns.
-async fn exchange(state: &AppState, session: &Session) -> Result<RefreshedTokens, RefreshError> {
-    let Ok(refresh_token) = state.sessions.refresh_token(session) else {
+/// Calls the token endpoint, verifies what it returns and stores it.
+async fn exchange(
+    idp: &IdpClient,
+    sessions: &SessionStore,
+    session: &Session,
+) -> Result<Option<Session>, SessionError> {
+    let Ok(refresh_token) = sessions.refresh_token(session) else {
         // Sealed under another APP_SECRET, or damaged: unusable for good, like invalid_grant.
         tracing::warn!(user = %session.user.sub, "stored refresh token does not decrypt; session ended");
-        return Err(RefreshError::SessionEnded);
+        return Err(SessionError::Ended);
     };
-    let tokens = state
-        .idp
+    let tokens = idp
         .refresh(&refresh_token)
         .await
         .map_err(|error| match error {
-            TokenError::InvalidGrant => RefreshError::SessionEnded,
-            other => RefreshError::Unreachable(other.into()),
+            TokenError::InvalidGrant => SessionError::Ended,
+            other => SessionError::IdpUnreachable(other.into()),
         })?;
-    let id_hash = session.id_hash();
-    let rotated = tokens.refresh_token.as_ref().map(|token| {
-        state
-            .sessions
-            .seal(token.expose(), "refresh_token", id_hash)
-    });
-    if let Some(rotated) = &rotated {
+    if let Some(rotated) = &tokens.refresh_token {
         // The IdP has retired the old refresh token: keep the new one whatever happens next.
-        db::sessions::store_refresh_token(state.sessions.pool(), id_hash, rotated)
-            .await
-            .map_err(anyhow::Error::from)?;
+        // (It is stored again with the other tokens below; this write is the one that counts
+        // when verifying them fails.)
+        sessions
+            .store_rotated_refresh_token(session, rotated)
+            .await?;
     }
-    let claims = state
-        .idp
+    let claims = idp
         .id_tokens
         .verify(tokens.id_token.expose(), None)
         .await
-        .map_err(|error| RefreshError::Unreachable(error.into()))?;
+        .map_err(|error| SessionError::IdpUnreachable(error.into()))?;
     if claims.sub != session.user.sub {
-        return Err(RefreshError::Unreachable(anyhow::anyhow!(
+        return Err(SessionError::IdpUnreachable(anyhow::anyhow!(
             "the refreshed ID token names another user"
         )));
     }
-    let now = clock::now();
-    Ok(RefreshedTokens {
-        id_token: state
-            .sessions
-            .seal(tokens.id_token.expose(), "id_token", id_hash),
-        access_token: state
-            .sessions
-            .seal(tokens.access_token.expose(), "access_token", id_hash),
-        refresh_token: rotated,
-        access_expires_at: now + tokens.expires_in.as_secs() as i64,
-        groups: claims.groups.join(" "),
-        email: claims.email,
-        refreshed_at: now,
-    })
+    let refreshed = Refreshed {
+        tokens: &tokens,
+        claims: &claims,
+        access_expires_at: tokens.expires_at(clock::now()),
+    };
+    Ok(sessions.store_refreshed(session, refreshed).await?)
 }
 
 #[cfg(test)]

@@ -24,6 +24,14 @@ pub fn validate(value: &str, base: &Url) -> Option<String> {
     (resolved.origin() == base.origin() && inside).then(|| value.to_owned())
 }
 
+/// Where a sign-in asked to come back to `value` ends: `value` when [`validate`] accepts it,
+/// else [`DEFAULT_RETURN_TO`] under the base path.
+pub fn or_default(value: Option<&str>, base: &Url) -> String {
+    value
+        .and_then(|value| validate(value, base))
+        .unwrap_or_else(|| format!("{}{DEFAULT_RETURN_TO}", base.path().trim_end_matches('/')))
+}
+
 /// A path: one leading slash, then no second slash, and no backslash, whitespace or control
 /// character anywhere (browsers treat `\` as `/` and drop tabs and newlines).
 fn looks_local(value: &str) -> bool {

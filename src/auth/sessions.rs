@@ -1,23 +1,18 @@
-//! Sessions: starting one after a verified sign-in, finding the one a request belongs to, and
-//! ending it. `SessionStore::find` is the single place a request's session is looked up; the
-//! cache in `auth::cache` sits there, invisible to handlers. Tokens are sealed before storage.
+//! Sessions: starting one after a verified sign-in, finding one by the id in its cookie, the
+//! refresh lease and the refreshed tokens, and ending one. `SessionStore` is the only code that
+//! reads or writes the sessions table, so the cache in front of it (`auth::cache`) always knows
+//! what changed. Tokens are sealed before they are stored.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use sqlx::SqlitePool;
 
 use crate::auth::cache::{Profile, SessionCache};
 use crate::auth::id_token::IdTokenClaims;
 use crate::auth::idp::TokenSet;
 use crate::clock;
-use crate::cookies::{self, SESSION_COOKIE};
 use crate::db::{self, sessions::SessionRow};
-use crate::error::AppError;
 use crate::secrets::{Secret, TokenCipher, hash, random_token};
-use crate::startup::AppState;
 
 /// The group whose members may open `/admin`.
 pub const ADMIN_GROUP: &str = "admins";
@@ -35,6 +30,11 @@ impl User {
     pub fn is_admin(&self) -> bool {
         self.groups.iter().any(|group| group == ADMIN_GROUP)
     }
+
+    /// The name the pages greet the user with.
+    pub fn display_name(&self) -> &str {
+        self.email.as_deref().unwrap_or(&self.username)
+    }
 }
 
 /// A signed-in browser's session. Its tokens stay sealed until [`SessionStore`] opens one.
@@ -42,16 +42,37 @@ impl User {
 #[derive(Debug, Clone)]
 pub struct Session(Arc<SessionData>);
 
-/// What a [`Session`] holds.
+/// What a [`Session`] holds: its row, with the user's fields as a [`User`].
 #[derive(Debug)]
 pub struct SessionData {
+    /// The key of the session's row: the hash of the id in its cookie.
+    pub id_hash: String,
     pub user: User,
-    pub csrf_token: String,
+    /// Proves a form came from one of this session's pages.
+    pub csrf_token: Secret<String>,
     pub signed_in_at: i64,
     pub access_expires_at: i64,
     pub last_refresh_at: Option<i64>,
     pub refresh_count: i64,
-    pub(crate) row: SessionRow,
+    /// Unix seconds until which a refresh holds the lease; 0 or past when none does.
+    pub refresh_lease_until: i64,
+    /// When the session ends at the latest (the cookie's Max-Age from sign-in).
+    pub expires_at: i64,
+    sealed: SealedTokens,
+}
+
+/// The session's tokens as stored: sealed, each bound to its row and column.
+#[derive(PartialEq, Eq)]
+struct SealedTokens {
+    id_token: Vec<u8>,
+    access_token: Vec<u8>,
+    refresh_token: Vec<u8>,
+}
+
+impl std::fmt::Debug for SealedTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealedTokens([sealed])")
+    }
 }
 
 impl std::ops::Deref for Session {
@@ -64,29 +85,81 @@ impl std::ops::Deref for Session {
 
 impl Session {
     pub(crate) fn from_row(row: SessionRow) -> Self {
+        let SessionRow {
+            id_hash,
+            user_sub,
+            username,
+            email,
+            groups,
+            csrf_token,
+            id_token,
+            access_token,
+            refresh_token,
+            access_expires_at,
+            signed_in_at,
+            last_refresh_at,
+            refresh_count,
+            refresh_lease_until,
+            expires_at,
+        } = row;
         Self(Arc::new(SessionData {
+            id_hash,
             user: User {
-                sub: row.user_sub.clone(),
-                username: row.username.clone(),
-                email: row.email.clone(),
-                groups: row.groups.split_whitespace().map(str::to_owned).collect(),
+                sub: user_sub,
+                username,
+                email,
+                groups: db::sessions::split_groups(&groups),
             },
-            csrf_token: row.csrf_token.clone(),
-            signed_in_at: row.signed_in_at,
-            access_expires_at: row.access_expires_at,
-            last_refresh_at: row.last_refresh_at,
-            refresh_count: row.refresh_count,
-            row,
+            csrf_token: Secret::new(csrf_token),
+            signed_in_at,
+            access_expires_at,
+            last_refresh_at,
+            refresh_count,
+            refresh_lease_until,
+            expires_at,
+            sealed: SealedTokens {
+                id_token,
+                access_token,
+                refresh_token,
+            },
         }))
     }
 
-    /// The key of the session's row: the hash of the id in its cookie.
-    pub fn id_hash(&self) -> &str {
-        &self.row.id_hash
+    /// Whether `other` carries the same access token (a userInfo answer is good for both).
+    pub(crate) fn same_access_token(&self, other: &Session) -> bool {
+        self.sealed.access_token == other.sealed.access_token
     }
 }
 
-/// The sessions table, with tokens sealed by `APP_SECRET`.
+/// The token columns of `sessions`. Each sealed token is bound to its column and row, so a
+/// ciphertext copied to another column or row does not open.
+#[derive(Debug, Clone, Copy)]
+enum TokenColumn {
+    Id,
+    Access,
+    Refresh,
+}
+
+impl TokenColumn {
+    fn context(self, id_hash: &str) -> String {
+        let column = match self {
+            Self::Id => "id_token",
+            Self::Access => "access_token",
+            Self::Refresh => "refresh_token",
+        };
+        format!("sessions.{column}:{id_hash}")
+    }
+}
+
+/// Tokens from a successful refresh, with what the new ID token says about the user.
+pub struct Refreshed<'a> {
+    pub tokens: &'a TokenSet,
+    pub claims: &'a IdTokenClaims,
+    /// When the new access token expires.
+    pub access_expires_at: i64,
+}
+
+/// The sessions table, with tokens sealed by `APP_SECRET`, and the cache in front of it.
 pub struct SessionStore {
     pool: SqlitePool,
     cipher: TokenCipher,
@@ -99,14 +172,19 @@ impl SessionStore {
         Self {
             pool,
             cipher,
-            max_age_seconds: max_age.as_secs() as i64,
+            max_age_seconds: i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX),
             cache: SessionCache::default(),
         }
     }
 
     /// Starts a session for a verified sign-in and returns the id for its cookie. The id is new
     /// every time: an id the browser had before signing in is never the session after it.
-    pub async fn start(&self, claims: &IdTokenClaims, tokens: &TokenSet) -> anyhow::Result<String> {
+    pub async fn start(
+        &self,
+        claims: &IdTokenClaims,
+        tokens: &TokenSet,
+        access_expires_at: i64,
+    ) -> anyhow::Result<String> {
         let id = random_token(32);
         let id_hash = hash(&id);
         let now = clock::now();
@@ -121,24 +199,25 @@ impl SessionStore {
                 .clone()
                 .unwrap_or_else(|| claims.sub.clone()),
             email: claims.email.clone(),
-            groups: claims.groups.join(" "),
+            groups: db::sessions::join_groups(&claims.groups),
             csrf_token: random_token(32),
-            id_token: self.seal(tokens.id_token.expose(), "id_token", &id_hash),
-            access_token: self.seal(tokens.access_token.expose(), "access_token", &id_hash),
-            refresh_token: self.seal(refresh_token.expose(), "refresh_token", &id_hash),
-            access_expires_at: now + tokens.expires_in.as_secs() as i64,
+            id_token: self.seal(&tokens.id_token, TokenColumn::Id, &id_hash),
+            access_token: self.seal(&tokens.access_token, TokenColumn::Access, &id_hash),
+            refresh_token: self.seal(refresh_token, TokenColumn::Refresh, &id_hash),
+            access_expires_at,
             signed_in_at: now,
             last_refresh_at: None,
             refresh_count: 0,
             refresh_lease_until: 0,
-            expires_at: now + self.max_age_seconds,
+            expires_at: now.saturating_add(self.max_age_seconds),
             id_hash,
         };
         db::sessions::insert(&self.pool, &row).await?;
         Ok(id)
     }
 
-    /// The live session whose cookie carries `id`, if any.
+    /// The live session whose cookie carries `id`, if any: from the cache when it read the row
+    /// recently, else from the database.
     pub async fn find(&self, id: &str) -> anyhow::Result<Option<Session>> {
         let id_hash = hash(id);
         let now = clock::now();
@@ -150,7 +229,7 @@ impl SessionStore {
 
     /// The session as the database holds it now, bypassing the cache (and refreshing it).
     pub async fn reload(&self, session: &Session) -> anyhow::Result<Option<Session>> {
-        self.read(session.id_hash(), clock::now()).await
+        self.read(&session.id_hash, clock::now()).await
     }
 
     async fn read(&self, id_hash: &str, now: i64) -> anyhow::Result<Option<Session>> {
@@ -164,20 +243,65 @@ impl SessionStore {
         Ok(session)
     }
 
-    /// Ends the session whose cookie carries `id`.
-    pub async fn end_by_id(&self, id: &str) -> anyhow::Result<()> {
-        self.delete(&hash(id)).await
-    }
-
     /// Ends `session`.
     pub async fn end(&self, session: &Session) -> anyhow::Result<()> {
-        self.delete(session.id_hash()).await
+        db::sessions::delete(&self.pool, &session.id_hash).await?;
+        self.cache.end(&session.id_hash);
+        Ok(())
     }
 
-    async fn delete(&self, id_hash: &str) -> anyhow::Result<()> {
-        db::sessions::delete(&self.pool, id_hash).await?;
-        self.cache.end(id_hash);
+    /// Takes the session's refresh lease until `until`, if nobody holds it now.
+    pub async fn take_refresh_lease(&self, session: &Session, until: i64) -> anyhow::Result<bool> {
+        let taken =
+            db::sessions::take_refresh_lease(&self.pool, &session.id_hash, clock::now(), until)
+                .await?;
+        Ok(taken)
+    }
+
+    /// Gives the refresh lease back without new tokens.
+    pub async fn release_refresh_lease(&self, session: &Session) -> anyhow::Result<()> {
+        db::sessions::release_refresh_lease(&self.pool, &session.id_hash).await?;
         Ok(())
+    }
+
+    /// Stores a rotated refresh token at once, before anything else is checked: the IdP has
+    /// retired the old one, so it must not be lost if verifying the rest fails.
+    pub async fn store_rotated_refresh_token(
+        &self,
+        session: &Session,
+        refresh_token: &Secret<String>,
+    ) -> anyhow::Result<()> {
+        let sealed = self.seal(refresh_token, TokenColumn::Refresh, &session.id_hash);
+        db::sessions::store_refresh_token(&self.pool, &session.id_hash, &sealed).await?;
+        Ok(())
+    }
+
+    /// Stores the tokens of a refresh and releases the lease, and returns the session as it is
+    /// now; `None` when it ended while the refresh was under way.
+    pub async fn store_refreshed(
+        &self,
+        session: &Session,
+        refreshed: Refreshed<'_>,
+    ) -> anyhow::Result<Option<Session>> {
+        let id_hash = &session.id_hash;
+        let tokens = db::sessions::RefreshedTokens {
+            id_token: self.seal(&refreshed.tokens.id_token, TokenColumn::Id, id_hash),
+            access_token: self.seal(&refreshed.tokens.access_token, TokenColumn::Access, id_hash),
+            refresh_token: refreshed
+                .tokens
+                .refresh_token
+                .as_ref()
+                .map(|token| self.seal(token, TokenColumn::Refresh, id_hash)),
+            access_expires_at: refreshed.access_expires_at,
+            groups: db::sessions::join_groups(&refreshed.claims.groups),
+            email: refreshed.claims.email.clone(),
+            refreshed_at: clock::now(),
+        };
+        if !db::sessions::store_refreshed_tokens(&self.pool, id_hash, &tokens).await? {
+            self.cache.remove(id_hash);
+            return Ok(None);
+        }
+        self.reload(session).await
     }
 
     /// Forgets every cached session, for tools and tests that change the database behind the
@@ -197,113 +321,79 @@ impl SessionStore {
     }
 
     pub fn access_token(&self, session: &Session) -> anyhow::Result<Secret<String>> {
-        Ok(self.cipher.decrypt(
-            &session.row.access_token,
-            &context("access_token", session.id_hash()),
-        )?)
+        self.open(&session.sealed.access_token, TokenColumn::Access, session)
     }
 
     pub fn refresh_token(&self, session: &Session) -> anyhow::Result<Secret<String>> {
-        Ok(self.cipher.decrypt(
-            &session.row.refresh_token,
-            &context("refresh_token", session.id_hash()),
-        )?)
+        self.open(&session.sealed.refresh_token, TokenColumn::Refresh, session)
     }
 
-    pub(crate) fn pool(&self) -> &SqlitePool {
-        &self.pool
+    /// Whether the database answers.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        Ok(db::ping(&self.pool).await?)
     }
 
-    pub(crate) fn seal(&self, token: &str, column: &str, id_hash: &str) -> Vec<u8> {
-        self.cipher.encrypt(token, &context(column, id_hash))
+    fn seal(&self, token: &Secret<String>, column: TokenColumn, id_hash: &str) -> Vec<u8> {
+        self.cipher
+            .encrypt(token.expose(), &column.context(id_hash))
     }
-}
 
-fn context(column: &str, id_hash: &str) -> String {
-    format!("sessions.{column}:{id_hash}")
-}
-
-/// A request from a signed-in browser. Taking it as a handler argument protects the handler:
-/// without a session the request is answered by a redirect to sign in.
-pub struct SignedIn(pub Session);
-
-impl FromRequest for SignedIn {
-    type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        lookup_then(req, |lookup| match lookup {
-            Lookup::Found(session) => Ok(SignedIn(*session)),
-            Lookup::NoCookie => Err(AppError::NotSignedIn {
-                stale_cookie: false,
-            }),
-            Lookup::Stale => Err(AppError::NotSignedIn { stale_cookie: true }),
-        })
+    fn open(
+        &self,
+        sealed: &[u8],
+        column: TokenColumn,
+        session: &Session,
+    ) -> anyhow::Result<Secret<String>> {
+        Ok(self
+            .cipher
+            .decrypt(sealed, &column.context(&session.id_hash))?)
     }
 }
 
-/// A request that may or may not come from a signed-in browser (public pages).
-pub struct MaybeSignedIn(pub Option<Session>);
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::sessions::test_row;
 
-impl FromRequest for MaybeSignedIn {
-    type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+    #[test]
+    fn a_session_takes_the_user_and_times_from_its_row() {
+        let mut row = test_row("h", 1_000, 4_600, 7);
+        row.groups = "admins readers".into();
+        row.email = Some("demo@example.com".into());
+        row.csrf_token = "Zx9-secret-csrf-value".into();
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        lookup_then(req, |lookup| match lookup {
-            Lookup::Found(session) => Ok(MaybeSignedIn(Some(*session))),
-            Lookup::NoCookie | Lookup::Stale => Ok(MaybeSignedIn(None)),
-        })
+        let session = Session::from_row(row);
+
+        assert_eq!(session.id_hash, "h");
+        assert_eq!(session.user.groups, ["admins", "readers"]);
+        assert!(session.user.is_admin());
+        assert_eq!(session.user.display_name(), "demo@example.com");
+        assert_eq!(
+            (session.signed_in_at, session.access_expires_at),
+            (1_000, 4_600)
+        );
+        assert!(!format!("{session:?}").contains(session.csrf_token.expose()));
     }
-}
 
-/// Looks the request's session up, then turns the outcome into an extractor's result.
-fn lookup_then<T: 'static>(
-    req: &HttpRequest,
-    then: fn(Lookup) -> Result<T, AppError>,
-) -> Pin<Box<dyn Future<Output = Result<T, AppError>>>> {
-    let req = req.clone();
-    Box::pin(async move { then(current_session(&req).await?) })
-}
+    #[test]
+    fn a_token_sealed_for_one_column_does_not_open_in_another() {
+        let cipher = TokenCipher::new(&Secret::new(vec![7; 64]));
+        let sealed = cipher.encrypt("token", &TokenColumn::Access.context("h"));
 
-enum Lookup {
-    Found(Box<Session>),
-    NoCookie,
-    /// The browser sent a session cookie that names no live session.
-    Stale,
-}
-
-/// The request's session, if it has a live one; lookup failures count as none. For pages that
-/// only decorate with it, such as error pages.
-pub async fn current(req: &HttpRequest) -> Option<Session> {
-    match current_session(req).await {
-        Ok(Lookup::Found(session)) => Some(*session),
-        _ => None,
+        assert!(
+            cipher
+                .decrypt(&sealed, &TokenColumn::Access.context("h"))
+                .is_ok()
+        );
+        assert!(
+            cipher
+                .decrypt(&sealed, &TokenColumn::Refresh.context("h"))
+                .is_err()
+        );
+        assert!(
+            cipher
+                .decrypt(&sealed, &TokenColumn::Access.context("other"))
+                .is_err()
+        );
     }
-}
-
-/// Most browsers send at most one session cookie; a few more mean overlapping scopes. Beyond this,
-/// the extra ones are not looked up.
-const MAX_SESSION_COOKIES: usize = 4;
-
-async fn current_session(req: &HttpRequest) -> Result<Lookup, AppError> {
-    let ids = cookies::read_all(req.headers(), SESSION_COOKIE);
-    if ids.is_empty() {
-        return Ok(Lookup::NoCookie);
-    }
-    let state = app_state(req);
-    // With cookies of an earlier deployment's scope beside the current one, the live one wins.
-    for id in ids.iter().take(MAX_SESSION_COOKIES) {
-        if let Some(session) = state.sessions.find(id).await? {
-            return Ok(Lookup::Found(Box::new(session)));
-        }
-    }
-    Ok(Lookup::Stale)
-}
-
-/// The application state, which every app built by `startup` registers.
-pub fn app_state(req: &HttpRequest) -> web::Data<AppState> {
-    req.app_data::<web::Data<AppState>>()
-        .cloned()
-        .expect("startup registers AppState")
 }

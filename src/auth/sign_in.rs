@@ -3,14 +3,13 @@
 
 use serde::Deserialize;
 
+use crate::auth::attempts::AttemptStore;
 use crate::auth::id_token::IdTokenError;
-use crate::auth::idp::{AuthorizeRequest, TokenError};
-use crate::auth::return_to::{self, DEFAULT_RETURN_TO};
+use crate::auth::idp::{AuthorizeRequest, IdpClient, TokenError};
+use crate::auth::sessions::SessionStore;
 use crate::clock;
-use crate::db::{sign_in_attempts, sign_in_attempts::SignInAttempt};
-use crate::error::AppError;
-use crate::secrets::{constant_time_eq, hash};
-use crate::startup::AppState;
+use crate::db::sign_in_attempts::{ATTEMPT_TTL_SECONDS, SignInAttempt};
+use crate::secrets::{Secret, constant_time_eq};
 
 /// Why a sign-in could not be completed. The text is shown to the user as is.
 #[derive(Debug, thiserror::Error)]
@@ -43,43 +42,68 @@ pub enum SignInFailure {
     IdToken(IdTokenError),
 }
 
+/// Why `complete` failed: the user's sign-in was refused, or the IdP could not be asked.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error(transparent)]
+    Failed(#[from] SignInFailure),
+    /// The IdP could not be reached to complete the sign-in (the code exchange or its keys).
+    #[error("the identity provider could not be reached to complete the sign-in")]
+    IdpUnreachable(#[source] anyhow::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
 /// The query Cognito sends the browser back with.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct CallbackQuery {
-    pub code: Option<String>,
+    pub code: Option<Secret<String>>,
     pub state: Option<String>,
     pub error: Option<String>,
 }
 
-/// Starts a sign-in attempt and returns where to send the browser.
-pub async fn begin(state: &AppState, return_to: Option<&str>) -> anyhow::Result<AuthorizeRequest> {
-    let return_to = return_to
-        .and_then(|value| return_to::validate(value, &state.base_url))
-        .unwrap_or_else(|| state.path(DEFAULT_RETURN_TO));
-    let request = state.idp.authorize();
+impl std::fmt::Debug for CallbackQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The code is a one-time credential and the state binds it to the browser.
+        f.debug_struct("CallbackQuery")
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts a sign-in attempt that comes back to `return_to` (already validated), and returns
+/// where to send the browser.
+pub async fn begin(
+    idp: &IdpClient,
+    attempts: &AttemptStore,
+    return_to: String,
+) -> anyhow::Result<AuthorizeRequest> {
+    let request = idp.authorize();
     let attempt = SignInAttempt {
-        pkce_verifier: request.pkce_verifier.clone(),
+        pkce_verifier: request.pkce_verifier.expose().clone(),
         nonce: request.nonce.clone(),
         return_to,
         created_at: clock::now(),
     };
-    sign_in_attempts::insert(&state.pool, &hash(&request.state), &attempt).await?;
+    attempts.put(request.state.expose(), &attempt).await?;
     Ok(request)
 }
 
 /// A completed sign-in: the new session's id and where to go next.
 pub struct SignedInNow {
-    pub session_id: String,
+    pub session_id: Secret<String>,
     pub return_to: String,
 }
 
 /// Completes the attempt this browser started (`browser_state` is from its sign-in cookie).
 pub async fn complete(
-    state: &AppState,
+    idp: &IdpClient,
+    attempts: &AttemptStore,
+    sessions: &SessionStore,
     browser_state: Option<&str>,
     query: &CallbackQuery,
-) -> Result<SignedInNow, AppError> {
-    let attempt = take_attempt(state, browser_state, query).await;
+) -> Result<SignedInNow, SignInError> {
+    let attempt = take_attempt(attempts, browser_state, query).await;
     if let Some(error) = &query.error {
         return Err(match error.as_str() {
             "access_denied" => SignInFailure::Cancelled,
@@ -90,42 +114,43 @@ pub async fn complete(
     let attempt = attempt?;
     let code = query
         .code
-        .as_deref()
-        .filter(|code| !code.is_empty())
+        .as_ref()
+        .filter(|code| !code.expose().is_empty())
         .ok_or(SignInFailure::MissingCode)?;
 
-    let tokens = state
-        .idp
-        .exchange_code(code, &attempt.pkce_verifier)
+    let pkce_verifier = Secret::new(attempt.pkce_verifier.clone());
+    let tokens = idp
+        .exchange_code(code.expose(), &pkce_verifier)
         .await
         .map_err(|error| match error {
             TokenError::InvalidGrant => SignInFailure::CodeRejected.into(),
             TokenError::Refused(code) => SignInFailure::ExchangeRefused(code).into(),
-            TokenError::Unreachable(cause) => AppError::SignInUnavailable(cause),
+            TokenError::Unreachable(cause) => SignInError::IdpUnreachable(cause),
         })?;
-    let claims = state
-        .idp
+    let claims = idp
         .id_tokens
         .verify(tokens.id_token.expose(), Some(&attempt.nonce))
         .await
         .map_err(|error| match error {
-            IdTokenError::JwksUnavailable(cause) => AppError::SignInUnavailable(cause),
+            IdTokenError::JwksUnavailable(cause) => SignInError::IdpUnreachable(cause),
             other => SignInFailure::IdToken(other).into(),
         })?;
-    let session_id = state.sessions.start(&claims, &tokens).await?;
+    let session_id = sessions
+        .start(&claims, &tokens, tokens.expires_at(clock::now()))
+        .await?;
     tracing::info!(user = %claims.sub, "signed in");
     Ok(SignedInNow {
-        session_id,
+        session_id: Secret::new(session_id),
         return_to: attempt.return_to,
     })
 }
 
 /// Checks the returned `state` against this browser's and takes the attempt (once only).
 async fn take_attempt(
-    state: &AppState,
+    attempts: &AttemptStore,
     browser_state: Option<&str>,
     query: &CallbackQuery,
-) -> Result<SignInAttempt, AppError> {
+) -> Result<SignInAttempt, SignInError> {
     let returned = query
         .state
         .as_deref()
@@ -137,10 +162,11 @@ async fn take_attempt(
     if !constant_time_eq(returned, expected) {
         return Err(SignInFailure::StateMismatch.into());
     }
-    let attempt = sign_in_attempts::take(&state.pool, &hash(returned))
+    let attempt = attempts
+        .take(returned)
         .await?
         .ok_or(SignInFailure::AttemptUnknown)?;
-    if attempt.created_at + sign_in_attempts::ATTEMPT_TTL_SECONDS < clock::now() {
+    if attempt.created_at + ATTEMPT_TTL_SECONDS < clock::now() {
         return Err(SignInFailure::AttemptExpired.into());
     }
     Ok(attempt)

@@ -4,8 +4,8 @@
 use sqlx::sqlite::SqliteRow;
 use sqlx::{FromRow, Row, SqlitePool};
 
-/// A `sessions` row.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A `sessions` row. `groups` is the user's groups separated by spaces (see [`join_groups`]).
+#[derive(Clone, PartialEq, Eq)]
 pub struct SessionRow {
     pub id_hash: String,
     pub user_sub: String,
@@ -23,6 +23,27 @@ pub struct SessionRow {
     /// Unix seconds until which a refresh holds the lease; 0 or past when none does.
     pub refresh_lease_until: i64,
     pub expires_at: i64,
+}
+
+impl std::fmt::Debug for SessionRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Only what identifies the row: the CSRF token and the sealed tokens stay out of logs.
+        f.debug_struct("SessionRow")
+            .field("id_hash", &self.id_hash)
+            .field("user_sub", &self.user_sub)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The `groups` column of a user's groups. Cognito group names cannot contain spaces.
+pub fn join_groups(groups: &[String]) -> String {
+    groups.join(" ")
+}
+
+/// The user's groups from the `groups` column.
+pub fn split_groups(column: &str) -> Vec<String> {
+    column.split_whitespace().map(str::to_owned).collect()
 }
 
 impl<'r> FromRow<'r, SqliteRow> for SessionRow {

@@ -6,12 +6,22 @@ use sqlx::{Row, SqlitePool};
 pub const ATTEMPT_TTL_SECONDS: i64 = 600;
 
 /// What `/auth/callback` needs of the attempt it completes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SignInAttempt {
     pub pkce_verifier: String,
     pub nonce: String,
     pub return_to: String,
     pub created_at: i64,
+}
+
+impl std::fmt::Debug for SignInAttempt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The PKCE verifier and the nonce are one-time secrets of the sign-in.
+        f.debug_struct("SignInAttempt")
+            .field("return_to", &self.return_to)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Stores an attempt, and forgets attempts that are older than their lifetime.

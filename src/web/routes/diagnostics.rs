@@ -1,11 +1,9 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use crate::auth::MaybeSignedIn;
 use crate::cookies::{self, OWNED_COOKIES, same_site_name};
-use crate::error::AppError;
-use crate::pages::{Layout, render};
-use crate::startup::AppState;
+use crate::web::pages::{Layout, page, render};
+use crate::web::{AppError, AppState, MaybeSignedIn};
 
 #[derive(Template)]
 #[template(path = "diagnostics.html")]
@@ -19,6 +17,8 @@ pub struct DiagnosticsPage {
     max_age: u64,
     legacy_scopes: Vec<String>,
 }
+
+page!(DiagnosticsPage);
 
 /// A cookie name the browser sent, and what is odd about it. Values are never shown.
 pub struct SentCookie {
@@ -55,7 +55,7 @@ pub async fn cookies(
             })
             .collect(),
     };
-    render(&page, session.is_some())
+    render(&page)
 }
 
 /// Every cookie name the request carries, in order of first appearance, counted.

@@ -1,10 +1,8 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use crate::auth::MaybeSignedIn;
-use crate::error::AppError;
-use crate::pages::{Layout, render};
-use crate::startup::AppState;
+use crate::web::pages::{Layout, page, render};
+use crate::web::{AppError, AppState, MaybeSignedIn};
 
 #[derive(Template)]
 #[template(path = "home.html")]
@@ -13,6 +11,8 @@ pub struct HomePage {
     name: Option<String>,
 }
 
+page!(HomePage);
+
 /// GET /: the landing page; says whether you are signed in.
 pub async fn home(
     MaybeSignedIn(session): MaybeSignedIn,
@@ -20,5 +20,5 @@ pub async fn home(
 ) -> Result<HttpResponse, AppError> {
     let layout = Layout::new(&state, session.as_ref());
     let name = layout.user.as_ref().map(|user| user.name.clone());
-    render(&HomePage { layout, name }, session.is_some())
+    render(&HomePage { layout, name })
 }

@@ -1,13 +1,16 @@
 use actix_web::{HttpResponse, web};
 
-use crate::startup::AppState;
+use crate::web::AppState;
 
 /// GET /healthz: 200 when the app and its database answer.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    match crate::db::ping(&state.pool).await {
+    match state.sessions.ping().await {
         Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ok"),
         Err(error) => {
-            tracing::error!(error = %error, "health check: database did not answer");
+            tracing::error!(
+                error = format!("{error:#}"),
+                "health check: database did not answer"
+            );
             HttpResponse::ServiceUnavailable()
                 .content_type("text/plain")
                 .body("database unavailable")

@@ -6,7 +6,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{StatusCode, header};
 use actix_web::middleware::Next;
 
-use crate::error::AppError;
+use crate::web::errors::AppError;
 
 /// Longest query string accepted (`return_to`, `code`, `state` are all far shorter).
 pub const MAX_QUERY_BYTES: usize = 4096;

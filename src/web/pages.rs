@@ -1,15 +1,17 @@
 //! What every page shares: the `Layout` that `templates/base.html` renders (signed-in user,
-//! sign-out form, the `app-config` block), rendering, redirects, and the error page.
+//! sign-out form, the `app-config` block), rendering, redirects, cookies on a response, and the
+//! error page.
 
 use actix_web::HttpResponse;
+use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use askama::Template;
 use url::form_urlencoded;
 
 use crate::auth::Session;
-use crate::error::AppError;
-use crate::startup::AppState;
+use crate::web::errors::AppError;
+use crate::web::state::AppState;
 
 /// What `base.html` needs besides the page's own content.
 pub struct Layout {
@@ -20,6 +22,9 @@ pub struct Layout {
     pub user: Option<LayoutUser>,
     /// Shown above the content, e.g. when the IdP could not be reached.
     pub notice: Option<String>,
+    /// Whether the page may be stored by caches: never for a signed-in user's page, nor for a
+    /// page that carries a one-time step of a sign-in.
+    cacheable: bool,
 }
 
 /// The signed-in user, as the header shows them.
@@ -35,15 +40,12 @@ impl Layout {
             base: state.base_path.clone(),
             app_config: state.policy.app_config_json().to_owned(),
             user: session.map(|session| LayoutUser {
-                name: session
-                    .user
-                    .email
-                    .clone()
-                    .unwrap_or_else(|| session.user.username.clone()),
-                csrf_token: session.csrf_token.clone(),
+                name: session.user.display_name().to_owned(),
+                csrf_token: session.csrf_token.expose().clone(),
                 is_admin: session.user.is_admin(),
             }),
             notice: None,
+            cacheable: session.is_none(),
         }
     }
 
@@ -51,14 +53,37 @@ impl Layout {
         self.notice = Some(notice.into());
         self
     }
+
+    /// Marks a page without a signed-in user as private all the same.
+    pub fn private(mut self) -> Self {
+        self.cacheable = false;
+        self
+    }
 }
 
-/// Renders a page. Pages of a signed-in user are never stored by caches.
-pub fn render(page: &impl Template, signed_in: bool) -> Result<HttpResponse, AppError> {
+/// A page template: it has a layout, and whether caches may keep it follows from that.
+pub trait Page: Template {
+    fn layout(&self) -> &Layout;
+}
+
+/// Implements [`Page`] for page structs whose layout is their `layout` field.
+macro_rules! page {
+    ($($page:ty),+ $(,)?) => {
+        $(impl $crate::web::pages::Page for $page {
+            fn layout(&self) -> &$crate::web::pages::Layout {
+                &self.layout
+            }
+        })+
+    };
+}
+pub(crate) use page;
+
+/// Renders a page; pages of a signed-in user are never stored by caches.
+pub fn render(page: &impl Page) -> Result<HttpResponse, AppError> {
     let html = page.render()?;
     let mut response = HttpResponse::Ok();
     response.content_type("text/html; charset=utf-8");
-    if signed_in {
+    if !page.layout().cacheable {
         response.insert_header(no_store());
     }
     Ok(response.body(html))
@@ -70,6 +95,20 @@ pub fn see_other(location: &str) -> HttpResponse {
         .insert_header((header::LOCATION, location))
         .insert_header(no_store())
         .finish()
+}
+
+/// Adds a `Set-Cookie` for each of `cookies` (beside any others of the same name). The cookies
+/// come from the `CookiePolicy`; this only puts them on the response.
+pub fn add_cookies<B>(
+    response: &mut HttpResponse<B>,
+    cookies: impl IntoIterator<Item = Cookie<'static>>,
+) {
+    for cookie in cookies {
+        // Our cookies are ASCII names with base64url values: always a valid header.
+        if let Err(error) = response.add_cookie(&cookie) {
+            tracing::error!(cookie = cookie.name(), error = %error, "cookie not written");
+        }
+    }
 }
 
 /// `{base}/auth/sign-in?return_to=…`.
@@ -90,7 +129,19 @@ pub fn timestamp(seconds: i64) -> String {
         .unwrap_or_else(|| seconds.to_string())
 }
 
-pub fn no_store() -> CacheControl {
+/// A list for people: `a, b, c`, or `(none)`.
+pub fn list(items: &[impl AsRef<str>]) -> String {
+    if items.is_empty() {
+        return "(none)".into();
+    }
+    items
+        .iter()
+        .map(AsRef::as_ref)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn no_store() -> CacheControl {
     CacheControl(vec![CacheDirective::NoStore])
 }
 
@@ -99,12 +150,14 @@ pub fn no_store() -> CacheControl {
 #[template(path = "error.html")]
 pub struct ErrorPage {
     pub layout: Layout,
-    pub status: u16,
+    pub status: StatusCode,
     pub title: &'static str,
     pub message: String,
     pub show_sign_in: bool,
     retry_after: bool,
 }
+
+page!(ErrorPage);
 
 impl ErrorPage {
     pub fn new(
@@ -116,7 +169,7 @@ impl ErrorPage {
     ) -> Self {
         Self {
             layout: Layout::new(state, session),
-            status: status.as_u16(),
+            status,
             title,
             message,
             show_sign_in: false,
@@ -134,21 +187,24 @@ impl ErrorPage {
         self
     }
 
-    pub fn respond(self) -> HttpResponse {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = HttpResponse::build(status);
-        response
-            .content_type("text/html; charset=utf-8")
-            .insert_header(no_store());
-        if self.retry_after {
-            response.insert_header((header::RETRY_AFTER, "5"));
-        }
-        match self.render() {
-            Ok(html) => response.body(html),
+    /// The page with its status; an error page is never stored by caches.
+    pub fn respond(mut self) -> HttpResponse {
+        self.layout.cacheable = false;
+        let (status, retry_after) = (self.status, self.retry_after);
+        let mut response = match render(&self) {
+            Ok(page) => page,
             // The error page failed to render: fall back to plain text rather than fail twice.
-            Err(_) => response
+            Err(_) => HttpResponse::Ok()
                 .content_type("text/plain; charset=utf-8")
+                .insert_header(no_store())
                 .body(self.message),
+        };
+        *response.status_mut() = status;
+        if retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
         }
+        response
     }
 }

@@ -1,10 +1,9 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use crate::auth::{SignedIn, profile, refresh};
-use crate::error::AppError;
-use crate::pages::{Layout, render};
-use crate::startup::AppState;
+use crate::auth::profile;
+use crate::web::pages::{Layout, list, page, render, timestamp};
+use crate::web::{AppError, AppState, Fresh};
 
 #[derive(Template)]
 #[template(path = "account.html")]
@@ -21,37 +20,33 @@ pub struct AccountPage {
     refresh_count: i64,
 }
 
+page!(AccountPage);
+
 /// GET /account: the user's profile (ID token and userInfo) and the session's details.
 pub async fn account(
-    SignedIn(session): SignedIn,
+    Fresh(session): Fresh,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let session = refresh::fresh(&state, session).await?;
-    let profile = profile::user_info(&state, &session).await?;
+    let profile = profile::user_info(&state.idp, &state.sessions, &session).await?;
     let user = &session.user;
-    let page = AccountPage {
+    render(&AccountPage {
         layout: Layout::new(&state, Some(&session)),
         username: user.username.clone(),
         email: user.email.clone().unwrap_or_else(|| "(none)".into()),
         sub: user.sub.clone(),
-        groups: if user.groups.is_empty() {
-            "(none)".into()
-        } else {
-            user.groups.join(", ")
-        },
+        groups: list(&user.groups),
         profile: profile
             .iter()
             .map(|(key, value)| (key.clone(), display(value)))
             .collect(),
-        signed_in_at: crate::pages::timestamp(session.signed_in_at),
-        access_expires_at: crate::pages::timestamp(session.access_expires_at),
+        signed_in_at: timestamp(session.signed_in_at),
+        access_expires_at: timestamp(session.access_expires_at),
         last_refresh_at: session
             .last_refresh_at
-            .map(crate::pages::timestamp)
+            .map(timestamp)
             .unwrap_or_else(|| "never".into()),
         refresh_count: session.refresh_count,
-    };
-    render(&page, true)
+    })
 }
 
 fn display(value: &serde_json::Value) -> String {

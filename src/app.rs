@@ -1,41 +1,24 @@
 //! `Application`: binds the listeners, opens the database, starts the development IdP when no
-//! Cognito pool is configured, builds `AppState` and wires the middleware around the routes.
+//! Cognito pool is configured, builds `AppState` and wires the middleware around the routes. The
+//! one module that knows every other.
 
 use std::net::TcpListener;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
-use sqlx::SqlitePool;
 use url::Url;
 
-use crate::auth::SessionStore;
 use crate::auth::idp::{IdpClient, IdpSettings};
+use crate::auth::{AttemptStore, SessionStore};
 use crate::config::{Config, IdpConfig};
-use crate::cookies::{self, CookiePolicy};
+use crate::cookies::CookiePolicy;
+use crate::db;
 use crate::dev_idp::{self, DevClient, DevIdp, DevIdpControl, DevIdpOptions};
 use crate::secrets::{Secret, TokenCipher, load_or_create_dev_secret, random_token};
-use crate::{db, error, limits, routes};
-
-/// What every request handler can reach: built things, not raw settings.
-pub struct AppState {
-    /// `APP_BASE_URL`, with the real port when the configured one was 0 (its path ends in `/`).
-    pub base_url: Url,
-    /// The path prefix every route is served under: `""`, or e.g. `"/app"`.
-    pub base_path: String,
-    pub pool: SqlitePool,
-    pub policy: CookiePolicy,
-    pub sessions: SessionStore,
-    pub idp: IdpClient,
-}
-
-impl AppState {
-    /// An absolute path of the app: `path` (which starts with `/`) under the base path.
-    pub fn path(&self, path: &str) -> String {
-        format!("{}{path}", self.base_path)
-    }
-}
+use crate::web::pages::list;
+use crate::web::{AppState, error_pages, limits, middleware, routes};
 
 /// The app, and the development IdP when it runs, bound and ready to run.
 pub struct Application {
@@ -59,8 +42,12 @@ impl Application {
         }
 
         let data_dir = config.data_dir();
-        std::fs::create_dir_all(&data_dir)
-            .with_context(|| format!("creating the data folder {}", data_dir.display()))?;
+        std::fs::create_dir_all(&data_dir).map_err(|error| {
+            anyhow::anyhow!(
+                "DATABASE_URL: its folder {} cannot be created ({error})",
+                data_dir.display()
+            )
+        })?;
         let pool = db::connect(&config.database_url).await?;
         let app_secret = match &config.app_secret {
             Some(secret) => secret.clone(),
@@ -78,28 +65,27 @@ impl Application {
                 TokenCipher::new(&app_secret),
                 config.cookies.max_age,
             ),
+            attempts: AttemptStore::new(pool),
             idp: IdpClient::new(http, &settings)?,
-            pool,
             policy,
         });
 
-        let headers = security_headers(&config, &settings);
         let app_state = state.clone();
+        let base_url = config.base_url.clone();
+        let idp_domain = settings.domain.clone();
         let base_path = config.base_path().to_owned();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(web::FormConfig::default().limit(16 * 1024))
                 // Innermost first: limits refuse before any handler; every error becomes a page;
-                // duplicate cookies are expired on whatever the response ends up being.
+                // duplicate cookies are expired on whatever the response ends up being; every
+                // log line of the request carries its span.
                 .wrap(from_fn(limits::enforce))
-                .wrap(from_fn(error::render_errors))
-                .wrap(from_fn(cookies::expire_duplicates))
-                .wrap(
-                    headers
-                        .iter()
-                        .fold(DefaultHeaders::new(), |all, header| all.add(header.clone())),
-                )
+                .wrap(from_fn(error_pages::render_errors))
+                .wrap(from_fn(middleware::expire_duplicates))
+                .wrap(middleware::security_headers(&base_url, &idp_domain))
+                .wrap(from_fn(middleware::request_span))
                 .service(web::scope(&base_path).configure(routes::configure))
                 .default_service(web::to(routes::not_found))
         })
@@ -158,15 +144,11 @@ impl Application {
             tracing::warn!("COGNITO_CLIENT_ID to use a real Cognito user pool instead");
             tracing::warn!("================================================================");
             for user in dev_idp::users::DEMO_USERS {
-                let groups = if user.groups.is_empty() {
-                    "no groups".to_owned()
-                } else {
-                    format!("groups: {}", user.groups.join(", "))
-                };
                 tracing::info!(
-                    "demo account: {} / {} ({groups})",
+                    "demo account: {} / {} (groups: {})",
                     user.username,
-                    user.password
+                    user.password,
+                    list(user.groups)
                 );
             }
         }
@@ -234,27 +216,4 @@ fn idp_settings(
             Ok((settings, Some(idp)))
         }
     }
-}
-
-/// Headers on every response. The `app-config` block is JSON, not script, so no inline script
-/// is ever needed; forms may post to the app, whose sign-out redirects on to the IdP's logout.
-fn security_headers(config: &Config, idp: &IdpSettings) -> Vec<(&'static str, String)> {
-    let idp_origin = idp.domain.origin().ascii_serialization();
-    let csp = format!(
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
-         form-action 'self' {idp_origin}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-    );
-    let mut headers = vec![
-        ("Content-Security-Policy", csp),
-        ("X-Content-Type-Options", "nosniff".to_owned()),
-        ("Referrer-Policy", "same-origin".to_owned()),
-        ("X-Frame-Options", "DENY".to_owned()),
-    ];
-    if config.base_url.scheme() == "https" {
-        headers.push((
-            "Strict-Transport-Security",
-            "max-age=31536000; includeSubDomains".to_owned(),
-        ));
-    }
-    headers
 }

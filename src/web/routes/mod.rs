@@ -1,5 +1,5 @@
-//! The route table, in the order of SPEC.md's, and one module per page or action. `startup`
-//! mounts it under the base path of `APP_BASE_URL`.
+//! The route table, in the order of the README's, and one module per page or action.
+//! `app::Application` mounts it under the base path of `APP_BASE_URL`.
 
 mod account;
 mod admin;
@@ -11,7 +11,8 @@ mod home;
 
 use actix_web::web;
 
-use crate::error::AppError;
+use crate::web::errors::AppError;
+use crate::web::extract::MaybeSignedIn;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home::home))
@@ -26,7 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/static/app.css", web::get().to(assets::app_css));
 }
 
-/// Everything outside the route table: a 404 page.
-pub async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
+/// Everything outside the route table: a 404 page (with the header of whoever is signed in).
+pub async fn not_found(_: MaybeSignedIn) -> Result<actix_web::HttpResponse, AppError> {
     Err(AppError::NotFound)
 }

@@ -5,12 +5,12 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::sign_in::{self, CallbackQuery};
-use crate::auth::{MaybeSignedIn, sign_out as sign_out_flow};
+use crate::auth::{return_to, sign_out as sign_out_flow};
 use crate::cookies::{self, SESSION_COOKIE, SIGN_IN_COOKIE};
-use crate::error::AppError;
-use crate::pages::{Layout, render, see_other};
-use crate::secrets::constant_time_eq;
-use crate::startup::AppState;
+use crate::secrets::{Secret, constant_time_eq};
+use crate::web::extract::MAX_SESSION_COOKIES;
+use crate::web::pages::{Layout, add_cookies, page, render, see_other};
+use crate::web::{AppError, AppState, MaybeSignedIn};
 
 #[derive(Deserialize)]
 pub struct SignInQuery {
@@ -22,11 +22,12 @@ pub async fn sign_in(
     state: web::Data<AppState>,
     query: web::Query<SignInQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let request = sign_in::begin(&state, query.return_to.as_deref()).await?;
+    let return_to = return_to::or_default(query.return_to.as_deref(), &state.base_url);
+    let request = sign_in::begin(&state.idp, &state.attempts, return_to).await?;
     let mut response = see_other(request.url.as_str());
-    cookies::append_all(
+    add_cookies(
         &mut response,
-        [state.policy.sign_in_attempt(&request.state)],
+        [state.policy.sign_in_attempt(request.state.expose())],
     );
     Ok(response)
 }
@@ -34,37 +35,41 @@ pub async fn sign_in(
 /// GET /auth/callback: the IdP sends the browser back here with a code (or an error).
 pub async fn callback(
     req: HttpRequest,
+    // Looked up for the error page's header; the sessions replaced are read below.
+    _: MaybeSignedIn,
     state: web::Data<AppState>,
     query: web::Query<CallbackQuery>,
 ) -> Result<HttpResponse, AppError> {
     let browser_state = cookies::read(req.headers(), SIGN_IN_COOKIE);
-    let signed_in = sign_in::complete(&state, browser_state.as_deref(), &query).await?;
+    let signed_in = sign_in::complete(
+        &state.idp,
+        &state.attempts,
+        &state.sessions,
+        browser_state.as_deref(),
+        &query,
+    )
+    .await?;
     // A session the browser had before is over: the new sign-in replaces it. (Under a Strict
     // policy the browser does not send it on this cross-site request; that session then lives
     // on unused until it expires.)
-    for previous in cookies::read_all(req.headers(), SESSION_COOKIE) {
-        if let Some(session) = state.sessions.find(&previous).await? {
-            sign_out_flow::sign_out(&state, &session).await?;
-        }
-    }
+    let earlier = cookies::read_all(req.headers(), SESSION_COOKIE);
+    let earlier = &earlier[..earlier.len().min(MAX_SESSION_COOKIES)];
+    sign_out_flow::sign_out_earlier(&state.idp, &state.sessions, earlier).await;
     let mut response = if state.policy.same_site() == SameSite::Strict {
         // This request is the end of a navigation that started at the IdP, another site; a
         // redirect would continue it, and the browser would withhold the new Strict session
         // cookie from the next page. A page of our own that moves on starts a same-site one.
-        render(
-            &ContinuePage {
-                layout: Layout::new(&state, None),
-                return_to: signed_in.return_to.clone(),
-            },
-            true,
-        )?
+        render(&ContinuePage {
+            layout: Layout::new(&state, None).private(),
+            return_to: signed_in.return_to.clone(),
+        })?
     } else {
         see_other(&signed_in.return_to)
     };
-    cookies::append_all(
+    add_cookies(
         &mut response,
         [
-            state.policy.session(&signed_in.session_id),
+            state.policy.session(signed_in.session_id.expose()),
             state.policy.expire(SIGN_IN_COOKIE),
         ],
     );
@@ -79,9 +84,11 @@ pub struct ContinuePage {
     return_to: String,
 }
 
+page!(ContinuePage);
+
 #[derive(Deserialize)]
 pub struct SignOutForm {
-    csrf_token: String,
+    csrf_token: Secret<String>,
 }
 
 /// POST /auth/sign-out: revokes, deletes the session, expires every cookie, then Cognito's logout.
@@ -96,8 +103,10 @@ pub async fn sign_out(
     }
     let home = state.path("/");
     let location = match &session {
-        Some(session) if constant_time_eq(&form.csrf_token, &session.csrf_token) => {
-            sign_out_flow::sign_out(&state, session).await?;
+        Some(session)
+            if constant_time_eq(form.csrf_token.expose(), session.csrf_token.expose()) =>
+        {
+            sign_out_flow::sign_out(&state.idp, &state.sessions, session).await?;
             state.idp.logout_url().as_str()
         }
         Some(_) => return Err(AppError::CsrfRejected),
@@ -105,7 +114,7 @@ pub async fn sign_out(
         None => home.as_str(),
     };
     let mut response = see_other(location);
-    cookies::append_all(&mut response, state.policy.expire_everywhere());
+    add_cookies(&mut response, state.policy.expire_everywhere());
     Ok(response)
 }
 

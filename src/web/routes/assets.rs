@@ -3,8 +3,8 @@
 use actix_web::HttpResponse;
 use actix_web::http::header::{CacheControl, CacheDirective};
 
-const APP_JS: &str = include_str!("../../static/app.js");
-const APP_CSS: &str = include_str!("../../static/app.css");
+const APP_JS: &str = include_str!("../../../static/app.js");
+const APP_CSS: &str = include_str!("../../../static/app.css");
 
 /// GET /static/app.js
 pub async fn app_js() -> HttpResponse {
