@@ -3,6 +3,7 @@
 //! one module that knows every other.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
@@ -11,6 +12,7 @@ use anyhow::Context;
 use url::Url;
 
 use crate::auth::idp::{IdpClient, IdpSettings};
+use crate::auth::refresh::Refresher;
 use crate::auth::{AttemptStore, SessionStore};
 use crate::config::{Config, IdpConfig};
 use crate::cookies::CookiePolicy;
@@ -57,16 +59,19 @@ impl Application {
         let (settings, dev_idp) = idp_settings(&config, &data_dir)?;
         let http = crate::auth::http::client()?;
         let policy = CookiePolicy::new(&config.cookies);
+        let sessions = Arc::new(SessionStore::new(
+            pool.clone(),
+            TokenCipher::new(&app_secret),
+            config.cookies.max_age,
+        ));
+        let idp = Arc::new(IdpClient::new(http, &settings)?);
         let state = web::Data::new(AppState {
             base_url: config.base_url.clone(),
             base_path: config.base_path().to_owned(),
-            sessions: SessionStore::new(
-                pool.clone(),
-                TokenCipher::new(&app_secret),
-                config.cookies.max_age,
-            ),
+            refresher: Refresher::new(idp.clone(), sessions.clone()),
+            sessions,
             attempts: AttemptStore::new(pool),
-            idp: IdpClient::new(http, &settings)?,
+            idp,
             policy,
         });
 

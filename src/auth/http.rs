@@ -1,6 +1,8 @@
 //! The one outbound HTTP client: timeouts and redirect policy for every call to the IdP, and the
 //! adapter through which the `oauth2` crate sends its requests with it.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 /// How long to wait for a TCP (and TLS) connection to the IdP.
@@ -27,8 +29,23 @@ pub fn client() -> anyhow::Result<reqwest::Client> {
         .build()?)
 }
 
-/// Sends a request built by `oauth2` with our client, so the crate needs no HTTP client of its own.
-pub async fn send(
+/// Our client as `oauth2`'s HTTP client, so the crate needs no HTTP client of its own. A named
+/// type rather than a closure: its future is `Send` for every borrow, so a refresh can run in a
+/// spawned task.
+pub struct OAuthHttp<'a>(pub &'a reqwest::Client);
+
+impl<'c> oauth2::AsyncHttpClient<'c> for OAuthHttp<'_> {
+    type Error = reqwest::Error;
+    type Future =
+        Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, Self::Error>> + Send + 'c>>;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(send(self.0, request))
+    }
+}
+
+/// Sends a request built by `oauth2` with our client.
+async fn send(
     http: &reqwest::Client,
     request: oauth2::HttpRequest,
 ) -> Result<oauth2::HttpResponse, reqwest::Error> {

@@ -16,6 +16,7 @@ use oauth2::{
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::auth::http::OAuthHttp;
 use crate::auth::id_token::IdTokenVerifier;
 use crate::secrets::{Secret, random_token};
 
@@ -189,7 +190,7 @@ impl IdpClient {
         code: &str,
         pkce_verifier: &Secret<String>,
     ) -> Result<TokenSet, TokenError> {
-        let http = |request| crate::auth::http::send(&self.http, request);
+        let http = OAuthHttp(&self.http);
         let response = self
             .oauth
             .exchange_code(AuthorizationCode::new(code.to_owned()))
@@ -202,7 +203,7 @@ impl IdpClient {
 
     /// The refresh-token grant.
     pub async fn refresh(&self, refresh_token: &Secret<String>) -> Result<TokenSet, TokenError> {
-        let http = |request| crate::auth::http::send(&self.http, request);
+        let http = OAuthHttp(&self.http);
         let refresh_token = RefreshToken::new(refresh_token.expose().clone());
         let response = self
             .oauth

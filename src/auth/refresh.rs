@@ -1,23 +1,46 @@
-//! Server-side token refresh. A request that needs the user's tokens calls [`fresh`]: when the
-//! access token has expired or is about to, one request (across workers and processes, by a lease
-//! in the session row) calls the token endpoint and the others wait for its result.
+//! Server-side token refresh. A request that needs the user's tokens calls
+//! [`Refresher::fresh`]: when the access token has expired or is about to, one refresh runs for
+//! the session and every request that needs it waits for that one's outcome.
+//!
+//! - **One refresh per session everywhere.** Within this process, requests of one session share
+//!   one refresh task and are woken by its outcome. Across processes sharing the database, a lease
+//!   in the session row (a conditional `UPDATE`) lets one task call the IdP; tasks elsewhere watch
+//!   the row until it shows the outcome.
+//! - **A refresh runs to its end.** It is a spawned task, not part of the request that started it:
+//!   a browser that drops the connection cannot leave a rotated refresh token unstored or the
+//!   lease held. The lease is given back on every path, errors included.
+//! - **A crashed holder locks nobody out for long.** The lease is short ([`LEASE_SECONDS`]: the
+//!   token call's timeout plus a margin) and renewed while the holder works, so it lapses within
+//!   seconds of the holder dying, and whoever waits takes it over.
+//! - **Fenced writes.** The lease carries a random token and every write of the refresh names it:
+//!   a holder whose lease lapsed cannot overwrite the next holder's newer tokens.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::sync::watch;
+
 use crate::auth::SessionError;
+use crate::auth::http::REQUEST_TIMEOUT;
+use crate::auth::id_token::IdTokenError;
 use crate::auth::idp::{IdpClient, TokenError};
-use crate::auth::sessions::{Refreshed, Session, SessionStore};
+use crate::auth::sessions::{Lease, Refreshed, Session, SessionStore};
 use crate::clock;
 
 /// Refresh when the access token expires within this many seconds (or within half its
 /// lifetime, for the short lifetimes a developer may give the development IdP).
 pub const REFRESH_MARGIN_SECONDS: i64 = 60;
-/// How long a refresh may hold the lease: longer than its worst case (the token call, a JWKS
-/// fetch, each up to `auth::http::REQUEST_TIMEOUT`, and SQLite's 5 s busy wait, twice), so a
-/// lease only lapses when its holder died.
-const LEASE_SECONDS: i64 = 60;
-/// How often a request waiting for another's refresh looks at the session row again.
+/// How long a lease lasts unless renewed: the token call's own timeout and a margin for the
+/// database. The holder renews it every [`RENEW_EVERY`] while it works (the token call, then a
+/// JWKS fetch that may take as long again), so a lease outlives its holder by at most this.
+pub const LEASE_SECONDS: i64 = REQUEST_TIMEOUT.as_secs() as i64 + 5;
+const RENEW_EVERY: Duration = Duration::from_secs(2);
+/// How often a refresh waiting for another process's lease looks at the session row again.
 const WAIT_STEP: Duration = Duration::from_millis(20);
+/// The longest a refresh waits for another process's lease before giving up. A live holder
+/// finishes well within it; a dead one's lease lapses within [`LEASE_SECONDS`].
+const WAIT_LIMIT_SECONDS: i64 = 3 * LEASE_SECONDS;
 
 /// Whether the session's access token is good for at least the refresh margin at `now`.
 pub fn is_fresh(session: &Session, now: i64) -> bool {
@@ -31,121 +54,291 @@ fn refreshed_since(before: &Session, now_seen: &Session) -> bool {
     now_seen.refresh_count > before.refresh_count
 }
 
-/// `session` with an access token good for at least the refresh margin, refreshing if needed.
-pub async fn fresh(
-    idp: &IdpClient,
-    sessions: &SessionStore,
-    session: Session,
-) -> Result<Session, SessionError> {
-    let now = clock::now();
-    if is_fresh(&session, now) {
-        return Ok(session);
+/// How a refresh ended, as every request that waited for it sees it.
+#[derive(Clone)]
+enum Outcome {
+    Fresh(Session),
+    Ended,
+    Unreachable(Arc<anyhow::Error>),
+    Internal(Arc<anyhow::Error>),
+}
+
+impl From<Result<Session, SessionError>> for Outcome {
+    fn from(result: Result<Session, SessionError>) -> Self {
+        match result {
+            Ok(session) => Self::Fresh(session),
+            Err(SessionError::Ended) => Self::Ended,
+            Err(SessionError::IdpUnreachable(cause)) => Self::Unreachable(Arc::new(cause)),
+            Err(SessionError::Internal(cause)) => Self::Internal(Arc::new(cause)),
+        }
     }
-    if sessions
-        .take_refresh_lease(&session, now + LEASE_SECONDS)
-        .await?
-    {
-        return refresh_holding_lease(idp, sessions, session).await;
+}
+
+impl From<Outcome> for Result<Session, SessionError> {
+    fn from(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Fresh(session) => Ok(session),
+            Outcome::Ended => Err(SessionError::Ended),
+            Outcome::Unreachable(cause) => Err(SessionError::IdpUnreachable(shared(&cause))),
+            Outcome::Internal(cause) => Err(SessionError::Internal(shared(&cause))),
+        }
     }
-    // Another request holds the lease: wait for its result rather than call the IdP again.
-    let give_up_at = now + LEASE_SECONDS + 5;
-    loop {
-        tokio::time::sleep(WAIT_STEP).await;
-        match sessions.reload(&session).await? {
-            Some(now_seen) if refreshed_since(&session, &now_seen) => return Ok(now_seen),
-            Some(now_seen) if is_fresh(&now_seen, clock::now()) => return Ok(now_seen),
-            // The lease was given back without new tokens: that refresh failed, and the requests
-            // that waited for it share its outcome instead of each trying again.
-            Some(now_seen) if now_seen.refresh_lease_until <= clock::now() => {
-                return Err(SessionError::IdpUnreachable(anyhow::anyhow!(
-                    "a concurrent refresh failed"
+}
+
+/// A copy of a shared cause for one waiter, with its whole chain as the message.
+fn shared(cause: &anyhow::Error) -> anyhow::Error {
+    anyhow::anyhow!("{cause:#}")
+}
+
+/// Refreshes sessions, one task per session at a time.
+#[derive(Clone)]
+pub struct Refresher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    idp: Arc<IdpClient>,
+    sessions: Arc<SessionStore>,
+    /// The refresh under way for each session id hash; its outcome arrives on the channel.
+    in_flight: Mutex<HashMap<String, watch::Receiver<Option<Outcome>>>>,
+}
+
+impl Refresher {
+    pub fn new(idp: Arc<IdpClient>, sessions: Arc<SessionStore>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                idp,
+                sessions,
+                in_flight: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// `session` with an access token good for at least the refresh margin, refreshing if
+    /// needed. Dropping the returned future leaves the refresh running.
+    pub async fn fresh(&self, session: Session) -> Result<Session, SessionError> {
+        if is_fresh(&session, clock::now()) {
+            return Ok(session);
+        }
+        let mut outcome = self.join_or_start(session);
+        loop {
+            if let Some(outcome) = outcome.borrow_and_update().clone() {
+                return outcome.into();
+            }
+            if outcome.changed().await.is_err() {
+                // The task ended without an outcome: it panicked (and its lease will lapse).
+                return Err(SessionError::Internal(anyhow::anyhow!(
+                    "the refresh task stopped"
                 )));
             }
-            Some(_) => {}
-            None => return Err(SessionError::Ended),
         }
-        if clock::now() > give_up_at {
-            return Err(SessionError::IdpUnreachable(anyhow::anyhow!(
-                "waited too long for another request's refresh"
-            )));
+    }
+
+    /// The outcome channel of the refresh under way for `session`, started if there is none.
+    fn join_or_start(&self, session: Session) -> watch::Receiver<Option<Outcome>> {
+        let mut in_flight = self
+            .inner
+            .in_flight
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(outcome) = in_flight.get(&session.id_hash) {
+            return outcome.clone();
         }
+        let (send, outcome) = watch::channel(None);
+        in_flight.insert(session.id_hash.clone(), outcome.clone());
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            let id_hash = session.id_hash.clone();
+            let result = inner.refresh(session).await;
+            send.send_replace(Some(result.into()));
+            let mut in_flight = inner
+                .in_flight
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if in_flight
+                .get(&id_hash)
+                .is_some_and(|outcome| outcome.same_channel(&send.subscribe()))
+            {
+                in_flight.remove(&id_hash);
+            }
+        });
+        outcome
     }
 }
 
-async fn refresh_holding_lease(
-    idp: &IdpClient,
-    sessions: &SessionStore,
-    read_before: Session,
-) -> Result<Session, SessionError> {
-    // Another request may have refreshed between our read and taking the lease.
-    let Some(session) = sessions.reload(&read_before).await? else {
-        return Err(SessionError::Ended);
-    };
-    if refreshed_since(&read_before, &session) || is_fresh(&session, clock::now()) {
-        sessions.release_refresh_lease(&session).await?;
-        return Ok(session);
+impl Inner {
+    /// Refreshes `read_before` once across every process sharing the database.
+    async fn refresh(&self, read_before: Session) -> Result<Session, SessionError> {
+        let give_up_at = clock::now() + WAIT_LIMIT_SECONDS;
+        loop {
+            let until = clock::now() + LEASE_SECONDS;
+            if let Some(lease) = self
+                .sessions
+                .take_refresh_lease(&read_before, until)
+                .await?
+            {
+                let result = self.holding_lease(&read_before, &lease).await;
+                if let Err(error) = self
+                    .sessions
+                    .release_refresh_lease(&read_before, &lease)
+                    .await
+                {
+                    // It lapses by itself within LEASE_SECONDS.
+                    tracing::warn!(error = format!("{error:#}"), "refresh lease not given back");
+                }
+                return result;
+            }
+            // Another process holds the lease: watch the row for its outcome.
+            tokio::time::sleep(WAIT_STEP).await;
+            let now = clock::now();
+            match self.sessions.reload(&read_before).await? {
+                None => return Err(SessionError::Ended),
+                Some(now_seen) if refreshed_since(&read_before, &now_seen) => return Ok(now_seen),
+                Some(now_seen) if is_fresh(&now_seen, now) => return Ok(now_seen),
+                // Given back without new tokens: that refresh failed, and this one shares its
+                // outcome instead of trying again at once.
+                Some(now_seen) if now_seen.refresh_lease_until == 0 => {
+                    return Err(SessionError::IdpUnreachable(anyhow::anyhow!(
+                        "a concurrent refresh failed"
+                    )));
+                }
+                // Still held, or lapsed (its holder died): try to take it again.
+                Some(_) => {}
+            }
+            if now > give_up_at {
+                return Err(SessionError::IdpUnreachable(anyhow::anyhow!(
+                    "waited too long for another process's refresh"
+                )));
+            }
+        }
     }
-    match exchange(idp, sessions, &session).await {
-        Ok(refreshed) => {
-            tracing::info!(user = %session.user.sub, "access token refreshed");
-            // `None`: signed out while the refresh was under way.
-            refreshed.ok_or(SessionError::Ended)
-        }
-        Err(SessionError::Ended) => {
-            // invalid_grant ends the session cleanly: the user signs in again.
-            sessions.end(&session).await?;
-            tracing::info!(user = %session.user.sub, "refresh token refused; session ended");
-            Err(SessionError::Ended)
-        }
-        Err(error) => {
-            sessions.release_refresh_lease(&session).await?;
-            Err(error)
-        }
-    }
-}
 
-/// Calls the token endpoint, verifies what it returns and stores it.
-async fn exchange(
-    idp: &IdpClient,
-    sessions: &SessionStore,
-    session: &Session,
-) -> Result<Option<Session>, SessionError> {
-    let Ok(refresh_token) = sessions.refresh_token(session) else {
-        // Sealed under another APP_SECRET, or damaged: unusable for good, like invalid_grant.
-        tracing::warn!(user = %session.user.sub, "stored refresh token does not decrypt; session ended");
-        return Err(SessionError::Ended);
-    };
-    let tokens = idp
-        .refresh(&refresh_token)
-        .await
-        .map_err(|error| match error {
-            TokenError::InvalidGrant => SessionError::Ended,
-            other => SessionError::IdpUnreachable(other.into()),
-        })?;
-    if let Some(rotated) = &tokens.refresh_token {
-        // The IdP has retired the old refresh token: keep the new one whatever happens next.
-        // (It is stored again with the other tokens below; this write is the one that counts
-        // when verifying them fails.)
-        sessions
-            .store_rotated_refresh_token(session, rotated)
-            .await?;
+    /// The refresh itself, with the lease renewed for as long as it runs.
+    async fn holding_lease(
+        &self,
+        read_before: &Session,
+        lease: &Lease,
+    ) -> Result<Session, SessionError> {
+        let renew = async {
+            loop {
+                tokio::time::sleep(RENEW_EVERY).await;
+                let until = clock::now() + LEASE_SECONDS;
+                match self
+                    .sessions
+                    .renew_refresh_lease(read_before, lease, until)
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(user = %read_before.user.sub, "refresh lease lost while refreshing");
+                        return;
+                    }
+                    Err(error) => {
+                        tracing::warn!(error = format!("{error:#}"), "refresh lease not renewed")
+                    }
+                }
+            }
+        };
+        let work = self.refresh_tokens(read_before, lease);
+        tokio::pin!(work);
+        tokio::select! {
+            result = &mut work => result,
+            // The lease was lost: the work goes on to its end all the same, its writes fenced.
+            () = renew => work.await,
+        }
     }
-    let claims = idp
-        .id_tokens
-        .verify(tokens.id_token.expose(), None)
-        .await
-        .map_err(|error| SessionError::IdpUnreachable(error.into()))?;
-    if claims.sub != session.user.sub {
-        return Err(SessionError::IdpUnreachable(anyhow::anyhow!(
-            "the refreshed ID token names another user"
-        )));
+
+    async fn refresh_tokens(
+        &self,
+        read_before: &Session,
+        lease: &Lease,
+    ) -> Result<Session, SessionError> {
+        // Another request may have refreshed between our read and taking the lease.
+        let Some(session) = self.sessions.reload(read_before).await? else {
+            return Err(SessionError::Ended);
+        };
+        if refreshed_since(read_before, &session) || is_fresh(&session, clock::now()) {
+            return Ok(session);
+        }
+        match self.exchange(&session, lease).await {
+            Ok(Some(refreshed)) => {
+                tracing::info!(user = %session.user.sub, "access token refreshed");
+                Ok(refreshed)
+            }
+            // Signed out while the refresh was under way.
+            Ok(None) => Err(SessionError::Ended),
+            Err(SessionError::Ended) => {
+                // The IdP will not refresh this session again: end it cleanly, and the user
+                // signs in again.
+                self.sessions.end(&session).await?;
+                Err(SessionError::Ended)
+            }
+            Err(error) => Err(error),
+        }
     }
-    let refreshed = Refreshed {
-        tokens: &tokens,
-        claims: &claims,
-        access_expires_at: tokens.expires_at(clock::now()),
-    };
-    Ok(sessions.store_refreshed(session, refreshed).await?)
+
+    /// Calls the token endpoint, verifies what it returns and stores it. `Ended` when the IdP
+    /// refuses the refresh token or returns tokens that fail verification: retrying cannot help.
+    async fn exchange(
+        &self,
+        session: &Session,
+        lease: &Lease,
+    ) -> Result<Option<Session>, SessionError> {
+        let user = &session.user.sub;
+        let Ok(refresh_token) = self.sessions.refresh_token(session) else {
+            // Sealed under another APP_SECRET, or damaged: unusable for good, like invalid_grant.
+            tracing::warn!(%user, "stored refresh token does not decrypt; session ended");
+            return Err(SessionError::Ended);
+        };
+        let tokens = match self.idp.refresh(&refresh_token).await {
+            Ok(tokens) => tokens,
+            Err(TokenError::InvalidGrant) => {
+                tracing::info!(%user, "refresh token refused (invalid_grant); session ended");
+                return Err(SessionError::Ended);
+            }
+            Err(TokenError::Refused(code)) => {
+                tracing::warn!(%user, error = %code, "refresh refused; session ended");
+                return Err(SessionError::Ended);
+            }
+            Err(TokenError::Unreachable(cause)) => return Err(SessionError::IdpUnreachable(cause)),
+        };
+        if let Some(rotated) = &tokens.refresh_token {
+            // The IdP has retired the old refresh token: keep the new one whatever happens next.
+            // (It is stored again with the other tokens below; this write is the one that counts
+            // when verifying them fails.)
+            self.sessions
+                .store_rotated_refresh_token(session, lease, rotated)
+                .await?;
+        }
+        let claims = match self
+            .idp
+            .id_tokens
+            .verify(tokens.id_token.expose(), None)
+            .await
+        {
+            Ok(claims) => claims,
+            Err(IdTokenError::JwksUnavailable(cause)) => {
+                return Err(SessionError::IdpUnreachable(cause));
+            }
+            Err(error) => {
+                tracing::warn!(%user, check = %error, "refreshed ID token failed verification; session ended");
+                return Err(SessionError::Ended);
+            }
+        };
+        if claims.sub != session.user.sub {
+            tracing::warn!(%user, "refreshed ID token names another user; session ended");
+            return Err(SessionError::Ended);
+        }
+        let refreshed = Refreshed {
+            access_expires_at: tokens.expires_at(clock::now()),
+            tokens,
+            claims,
+        };
+        Ok(self
+            .sessions
+            .store_refreshed(session, lease, &refreshed)
+            .await?)
+    }
 }
 
 #[cfg(test)]

@@ -152,11 +152,20 @@ impl TokenColumn {
 }
 
 /// Tokens from a successful refresh, with what the new ID token says about the user.
-pub struct Refreshed<'a> {
-    pub tokens: &'a TokenSet,
-    pub claims: &'a IdTokenClaims,
+pub struct Refreshed {
+    pub tokens: TokenSet,
+    pub claims: IdTokenClaims,
     /// When the new access token expires.
     pub access_expires_at: i64,
+}
+
+/// The right to refresh one session, held under a random token until it is released or lapses.
+pub struct Lease(String);
+
+impl std::fmt::Debug for Lease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Lease")
+    }
 }
 
 /// The sessions table, with tokens sealed by `APP_SECRET`, and the cache in front of it.
@@ -250,17 +259,45 @@ impl SessionStore {
         Ok(())
     }
 
-    /// Takes the session's refresh lease until `until`, if nobody holds it now.
-    pub async fn take_refresh_lease(&self, session: &Session, until: i64) -> anyhow::Result<bool> {
-        let taken =
-            db::sessions::take_refresh_lease(&self.pool, &session.id_hash, clock::now(), until)
-                .await?;
-        Ok(taken)
+    /// Takes the session's refresh lease until `until`, if nobody holds it now. The lease's
+    /// token fences every write of the refresh (see `migrations/0002_fence_the_refresh_lease.sql`).
+    pub async fn take_refresh_lease(
+        &self,
+        session: &Session,
+        until: i64,
+    ) -> anyhow::Result<Option<Lease>> {
+        let lease = Lease(random_token(16));
+        let taken = db::sessions::take_refresh_lease(
+            &self.pool,
+            &session.id_hash,
+            &lease.0,
+            clock::now(),
+            until,
+        )
+        .await?;
+        Ok(taken.then_some(lease))
     }
 
-    /// Gives the refresh lease back without new tokens.
-    pub async fn release_refresh_lease(&self, session: &Session) -> anyhow::Result<()> {
-        db::sessions::release_refresh_lease(&self.pool, &session.id_hash).await?;
+    /// Extends `lease` until `until`; `false` when it is no longer held.
+    pub async fn renew_refresh_lease(
+        &self,
+        session: &Session,
+        lease: &Lease,
+        until: i64,
+    ) -> anyhow::Result<bool> {
+        Ok(
+            db::sessions::renew_refresh_lease(&self.pool, &session.id_hash, &lease.0, until)
+                .await?,
+        )
+    }
+
+    /// Gives `lease` back without new tokens; nothing happens when it is no longer held.
+    pub async fn release_refresh_lease(
+        &self,
+        session: &Session,
+        lease: &Lease,
+    ) -> anyhow::Result<()> {
+        db::sessions::release_refresh_lease(&self.pool, &session.id_hash, &lease.0).await?;
         Ok(())
     }
 
@@ -269,19 +306,26 @@ impl SessionStore {
     pub async fn store_rotated_refresh_token(
         &self,
         session: &Session,
+        lease: &Lease,
         refresh_token: &Secret<String>,
     ) -> anyhow::Result<()> {
         let sealed = self.seal(refresh_token, TokenColumn::Refresh, &session.id_hash);
-        db::sessions::store_refresh_token(&self.pool, &session.id_hash, &sealed).await?;
+        if !db::sessions::store_refresh_token(&self.pool, &session.id_hash, &lease.0, &sealed)
+            .await?
+        {
+            tracing::warn!(user = %session.user.sub, "refresh lease lost before the rotated refresh token was stored; not stored");
+        }
         Ok(())
     }
 
-    /// Stores the tokens of a refresh and releases the lease, and returns the session as it is
-    /// now; `None` when it ended while the refresh was under way.
+    /// Stores the tokens of a refresh and releases `lease`, and returns the session as the
+    /// database holds it now: `None` when it ended while the refresh was under way. When the
+    /// lease is no longer held (it lapsed and another holder took it), nothing is stored.
     pub async fn store_refreshed(
         &self,
         session: &Session,
-        refreshed: Refreshed<'_>,
+        lease: &Lease,
+        refreshed: &Refreshed,
     ) -> anyhow::Result<Option<Session>> {
         let id_hash = &session.id_hash;
         let tokens = db::sessions::RefreshedTokens {
@@ -297,11 +341,13 @@ impl SessionStore {
             email: refreshed.claims.email.clone(),
             refreshed_at: clock::now(),
         };
-        if !db::sessions::store_refreshed_tokens(&self.pool, id_hash, &tokens).await? {
-            self.cache.remove(id_hash);
-            return Ok(None);
+        let stored =
+            db::sessions::store_refreshed_tokens(&self.pool, id_hash, &lease.0, &tokens).await?;
+        let now = self.reload(session).await?;
+        if !stored && now.is_some() {
+            tracing::warn!(user = %session.user.sub, "refresh lease lost before the new tokens were stored; not stored");
         }
-        self.reload(session).await
+        Ok(now)
     }
 
     /// Forgets every cached session, for tools and tests that change the database behind the

@@ -95,15 +95,17 @@ pub struct SignedInNow {
     pub return_to: String,
 }
 
-/// Completes the attempt this browser started (`browser_state` is from its sign-in cookie).
+/// Completes one of the attempts this browser started (`browser_states`, from its sign-in
+/// cookie). The answer's `state` must be one of them, even when it reports an error: an answer
+/// that is not this browser's changes nothing of its sign-ins in flight.
 pub async fn complete(
     idp: &IdpClient,
     attempts: &AttemptStore,
     sessions: &SessionStore,
-    browser_state: Option<&str>,
+    browser_states: &[String],
     query: &CallbackQuery,
 ) -> Result<SignedInNow, SignInError> {
-    let attempt = take_attempt(attempts, browser_state, query).await;
+    let attempt = take_attempt(attempts, browser_states, query).await?;
     if let Some(error) = &query.error {
         return Err(match error.as_str() {
             "access_denied" => SignInFailure::Cancelled,
@@ -111,7 +113,6 @@ pub async fn complete(
         }
         .into());
     }
-    let attempt = attempt?;
     let code = query
         .code
         .as_ref()
@@ -145,10 +146,20 @@ pub async fn complete(
     })
 }
 
+/// Whether the answer's `state` is one of this browser's sign-ins in flight: then its attempt
+/// is taken (used up) whatever else the answer says.
+pub fn is_for_this_browser(query: &CallbackQuery, browser_states: &[String]) -> bool {
+    query.state.as_deref().is_some_and(|returned| {
+        browser_states.iter().fold(false, |found, state| {
+            found | constant_time_eq(returned, state)
+        })
+    })
+}
+
 /// Checks the returned `state` against this browser's and takes the attempt (once only).
 async fn take_attempt(
     attempts: &AttemptStore,
-    browser_state: Option<&str>,
+    browser_states: &[String],
     query: &CallbackQuery,
 ) -> Result<SignInAttempt, SignInError> {
     let returned = query
@@ -156,10 +167,10 @@ async fn take_attempt(
         .as_deref()
         .filter(|s| !s.is_empty())
         .ok_or(SignInFailure::MissingState)?;
-    let expected = browser_state
-        .filter(|s| !s.is_empty())
-        .ok_or(SignInFailure::NoAttempt)?;
-    if !constant_time_eq(returned, expected) {
+    if browser_states.is_empty() {
+        return Err(SignInFailure::NoAttempt.into());
+    }
+    if !is_for_this_browser(query, browser_states) {
         return Err(SignInFailure::StateMismatch.into());
     }
     let attempt = attempts

@@ -62,13 +62,18 @@ impl CookiePolicy {
             .finish()
     }
 
-    /// The cookie that binds a sign-in attempt to this browser.
+    /// The cookie that binds the sign-in attempts in flight (their `state`s, oldest first) to
+    /// this browser; with none left, the cookie that deletes it.
     ///
     /// The one documented exception to the policy: under `SameSite=Strict` it is written `Lax`,
     /// because the browser arrives at `/auth/callback` through a cross-site redirect from the IdP,
-    /// and a Strict cookie would not be sent there. It holds no credential: only the random `state`.
-    pub fn sign_in_attempt(&self, state: &str) -> Cookie<'static> {
-        self.build(SIGN_IN_COOKIE, state.to_owned(), &self.scope)
+    /// and a Strict cookie would not be sent there. It holds no credential: only random `state`s.
+    pub fn sign_in_attempts(&self, states: &[String]) -> Cookie<'static> {
+        if states.is_empty() {
+            return self.expire(SIGN_IN_COOKIE);
+        }
+        let newest = &states[states.len().saturating_sub(super::MAX_SIGN_INS_IN_FLIGHT)..];
+        self.build(SIGN_IN_COOKIE, newest.join("."), &self.scope)
             .finish()
     }
 
@@ -220,12 +225,28 @@ mod tests {
 
     #[test]
     fn the_sign_in_cookie_is_lax_under_strict_and_follows_the_policy_otherwise() {
-        let strict = policy(None, "/", SameSite::Strict, false).sign_in_attempt("s");
-        let none = policy(None, "/", SameSite::None, true).sign_in_attempt("s");
+        let strict = policy(None, "/", SameSite::Strict, false).sign_in_attempts(&["s".into()]);
+        let none = policy(None, "/", SameSite::None, true).sign_in_attempts(&["s".into()]);
 
         assert_eq!(strict.same_site(), Some(SameSite::Lax));
         assert_eq!(strict.max_age(), None);
         assert_eq!(none.same_site(), Some(SameSite::None));
+    }
+
+    #[test]
+    fn the_sign_in_cookie_keeps_the_newest_attempts_and_expires_with_none_left() {
+        let policy = policy(None, "/", SameSite::Lax, false);
+        let states: Vec<String> = ["a", "b", "c", "d"].map(String::from).into();
+
+        let kept = policy.sign_in_attempts(&states);
+        let none = policy.sign_in_attempts(&[]);
+
+        assert_eq!(kept.value(), "b.c.d");
+        assert_eq!(
+            (none.value(), none.max_age()),
+            ("", Some(CookieDuration::ZERO))
+        );
+        assert_eq!(none.path(), kept.path());
     }
 
     #[test]

@@ -22,6 +22,22 @@ pub fn sent_names(headers: &HeaderMap) -> Vec<String> {
     sent(headers).map(|(name, _)| name.to_owned()).collect()
 }
 
+/// The `state` of every sign-in attempt the browser has in flight, oldest first, at most
+/// [`MAX_SIGN_INS_IN_FLIGHT`](super::MAX_SIGN_INS_IN_FLIGHT).
+pub fn sign_in_states(headers: &HeaderMap) -> Vec<String> {
+    let mut states: Vec<String> = Vec::new();
+    for value in read_all(headers, super::SIGN_IN_COOKIE) {
+        for state in value.split('.').filter(|state| !state.is_empty()) {
+            if !states.iter().any(|known| known == state) {
+                states.push(state.to_owned());
+            }
+        }
+    }
+    let extra = states.len().saturating_sub(super::MAX_SIGN_INS_IN_FLIGHT);
+    states.drain(..extra);
+    states
+}
+
 fn sent(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
     headers
         .get_all(header::COOKIE)
@@ -68,6 +84,15 @@ mod tests {
 
             prop_assert_eq!(read_all(req.headers(), SESSION_COOKIE), values);
         }
+    }
+
+    #[test]
+    fn the_sign_in_states_are_read_oldest_first_without_repeats_and_capped() {
+        let req = TestRequest::default()
+            .insert_header((header::COOKIE, "sign_in=a.b..a; theme=x; sign_in=c.d"))
+            .to_http_request();
+
+        assert_eq!(sign_in_states(req.headers()), ["b", "c", "d"]);
     }
 
     #[test]

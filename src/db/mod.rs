@@ -17,11 +17,18 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 /// Every file of `migrations/`, in order. Embedded by hand rather than with `sqlx::migrate!()`,
 /// whose proc macro would compile SQLite a second time; a test checks this list against the folder.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "create sign in attempts and sessions",
-    include_str!("../../migrations/0001_create_sign_in_attempts_and_sessions.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "create sign in attempts and sessions",
+        include_str!("../../migrations/0001_create_sign_in_attempts_and_sessions.sql"),
+    ),
+    (
+        2,
+        "fence the refresh lease",
+        include_str!("../../migrations/0002_fence_the_refresh_lease.sql"),
+    ),
+];
 
 #[derive(Debug)]
 struct EmbeddedMigrations;

@@ -9,8 +9,7 @@ use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::auth::Session;
-use crate::auth::sign_in::SignInFailure;
-use crate::cookies::{SESSION_COOKIE, SIGN_IN_COOKIE};
+use crate::cookies::SESSION_COOKIE;
 use crate::web::errors::AppError;
 use crate::web::extract::found_session;
 use crate::web::pages::{ErrorPage, add_cookies, see_other, sign_in_path};
@@ -44,6 +43,7 @@ pub async fn render_errors(
 /// Logs what the operator needs, with the whole cause chain, once.
 fn log(error: &AppError) {
     match error {
+        AppError::WithCookies { error, .. } => log(error),
         AppError::Internal(cause) => {
             tracing::error!(error = format!("{cause:#}"), "request failed")
         }
@@ -87,15 +87,9 @@ fn page_for(req: &HttpRequest, error: &AppError) -> HttpResponse {
         }
         AppError::SignInFailed(failure) => {
             let title = "Sign-in did not complete";
-            let mut response = page(StatusCode::BAD_REQUEST, title, &failure.to_string())
+            page(StatusCode::BAD_REQUEST, title, &failure.to_string())
                 .offer_sign_in()
-                .respond();
-            // The attempt is over; its cookie goes too. Unless the answer belonged to another
-            // attempt: this browser's own (say, in another tab) may still complete.
-            if !matches!(failure, SignInFailure::StateMismatch) {
-                add_cookies(&mut response, [policy.expire(SIGN_IN_COOKIE)]);
-            }
-            response
+                .respond()
         }
         AppError::Forbidden => {
             page(StatusCode::FORBIDDEN, "Not for your account", FORBIDDEN).respond()
@@ -108,12 +102,10 @@ fn page_for(req: &HttpRequest, error: &AppError) -> HttpResponse {
         .respond(),
         AppError::SignInUnavailable(_) => {
             let title = "Sign-in could not be completed";
-            let mut response = page(StatusCode::SERVICE_UNAVAILABLE, title, SIGN_IN_UNAVAILABLE)
+            page(StatusCode::SERVICE_UNAVAILABLE, title, SIGN_IN_UNAVAILABLE)
                 .offer_sign_in()
                 .retry_after()
-                .respond();
-            add_cookies(&mut response, [policy.expire(SIGN_IN_COOKIE)]);
-            response
+                .respond()
         }
         AppError::IdpUnavailable(_) => {
             let title = "The identity provider could not be reached";
@@ -132,6 +124,11 @@ fn page_for(req: &HttpRequest, error: &AppError) -> HttpResponse {
         .respond(),
         AppError::Internal(_) => {
             generic_page(req, StatusCode::INTERNAL_SERVER_ERROR, session.as_ref())
+        }
+        AppError::WithCookies { error, cookies } => {
+            let mut response = page_for(req, error);
+            add_cookies(&mut response, cookies.iter().cloned());
+            response
         }
     }
 }

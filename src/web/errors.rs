@@ -1,6 +1,7 @@
 //! `AppError` names what the user experiences, and the domain's errors map onto it here, in one
 //! place. `web::error_pages` turns each into a page.
 
+use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
@@ -40,6 +41,26 @@ pub enum AppError {
     TooLarge(StatusCode, &'static str),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
+    /// `error`, with cookies its page must set (from the cookie policy).
+    #[error("{error}")]
+    WithCookies {
+        error: Box<AppError>,
+        cookies: Vec<Cookie<'static>>,
+    },
+}
+
+impl AppError {
+    /// This error, with `cookies` set on its page.
+    pub fn with_cookies(self, cookies: impl IntoIterator<Item = Cookie<'static>>) -> Self {
+        let cookies: Vec<_> = cookies.into_iter().collect();
+        if cookies.is_empty() {
+            return self;
+        }
+        Self::WithCookies {
+            error: Box::new(self),
+            cookies,
+        }
+    }
 }
 
 impl From<SessionError> for AppError {
@@ -78,6 +99,7 @@ impl ResponseError for AppError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::TooLarge(status, _) => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::WithCookies { error, .. } => error.status_code(),
         }
     }
 

@@ -10,7 +10,8 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 
-use crate::auth::{Session, SessionError, refresh};
+use crate::auth::{Session, SessionError};
+use crate::clock;
 use crate::cookies::{self, SESSION_COOKIE};
 use crate::web::errors::AppError;
 use crate::web::state::AppState;
@@ -123,8 +124,7 @@ impl FromRequest for Fresh {
         let req = req.clone();
         Box::pin(async move {
             let session = signed_in(&req).await?;
-            let state = AppState::of(&req);
-            let session = refresh::fresh(&state.idp, &state.sessions, session).await?;
+            let session = AppState::of(&req).refresher.fresh(session).await?;
             remember(&req, Lookup::Found(session.clone()));
             Ok(Fresh(session))
         })
@@ -132,11 +132,18 @@ impl FromRequest for Fresh {
 }
 
 /// A signed-in member of the admins group, judged by the groups of a fresh ID token. When the
-/// IdP cannot be reached, the groups of the last good token decide and `notice` says so.
+/// IdP cannot be reached, the groups of the last verified token decide for a bounded time
+/// ([`STALE_GROUPS_GRACE_SECONDS`] past that token's expiry) and `notice` says so; after that the
+/// page is the service-unavailable one.
 pub struct Admin {
     pub session: Session,
     pub notice: Option<&'static str>,
 }
+
+/// How long past the last verified access token's expiry `/admin` may still rely on its groups
+/// while the IdP cannot be reached: a user removed from `admins` keeps access at most this long
+/// beyond the token's own lifetime.
+pub const STALE_GROUPS_GRACE_SECONDS: i64 = 300;
 
 const STALE_GROUPS_NOTICE: &str = "The identity provider could not be reached, so this page \
      uses your groups as of your last sign-in or refresh.";
@@ -150,18 +157,19 @@ impl FromRequest for Admin {
         Box::pin(async move {
             let session = signed_in(&req).await?;
             let state = AppState::of(&req);
-            let (session, notice) =
-                match refresh::fresh(&state.idp, &state.sessions, session.clone()).await {
-                    Ok(fresh) => (fresh, None),
-                    Err(SessionError::IdpUnreachable(cause)) => {
-                        tracing::warn!(
-                            error = format!("{cause:#}"),
-                            "identity provider unavailable; using the last known groups"
-                        );
-                        (session, Some(STALE_GROUPS_NOTICE))
-                    }
-                    Err(other) => return Err(other.into()),
-                };
+            let (session, notice) = match state.refresher.fresh(session.clone()).await {
+                Ok(fresh) => (fresh, None),
+                Err(SessionError::IdpUnreachable(cause))
+                    if clock::now() <= session.access_expires_at + STALE_GROUPS_GRACE_SECONDS =>
+                {
+                    tracing::warn!(
+                        error = format!("{cause:#}"),
+                        "identity provider unavailable; using the last verified groups"
+                    );
+                    (session, Some(STALE_GROUPS_NOTICE))
+                }
+                Err(other) => return Err(other.into()),
+            };
             remember(&req, Lookup::Found(session.clone()));
             if !session.user.is_admin() {
                 return Err(AppError::Forbidden);

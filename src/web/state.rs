@@ -1,8 +1,11 @@
 //! `AppState`: what every handler can reach, built once at start-up. Built things, not settings.
 
+use std::sync::Arc;
+
 use actix_web::{HttpRequest, web};
 use url::Url;
 
+use crate::auth::refresh::Refresher;
 use crate::auth::{AttemptStore, IdpClient, SessionStore};
 use crate::cookies::CookiePolicy;
 
@@ -13,9 +16,11 @@ pub struct AppState {
     /// The path prefix every route is served under: `""`, or e.g. `"/app"`.
     pub base_path: String,
     pub policy: CookiePolicy,
-    pub sessions: SessionStore,
+    pub sessions: Arc<SessionStore>,
     pub attempts: AttemptStore,
-    pub idp: IdpClient,
+    pub idp: Arc<IdpClient>,
+    /// Runs refreshes (one per session at a time) with the two above.
+    pub refresher: Refresher,
 }
 
 impl AppState {

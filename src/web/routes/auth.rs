@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::auth::sign_in::{self, CallbackQuery};
 use crate::auth::{return_to, sign_out as sign_out_flow};
-use crate::cookies::{self, SESSION_COOKIE, SIGN_IN_COOKIE};
+use crate::cookies::{self, SESSION_COOKIE};
 use crate::secrets::{Secret, constant_time_eq};
 use crate::web::extract::MAX_SESSION_COOKIES;
 use crate::web::pages::{Layout, add_cookies, page, render, see_other};
@@ -17,18 +17,19 @@ pub struct SignInQuery {
     return_to: Option<String>,
 }
 
-/// GET /auth/sign-in: starts a sign-in attempt and sends the browser to the IdP.
+/// GET /auth/sign-in: starts a sign-in attempt and sends the browser to the IdP. Attempts
+/// already in flight in this browser (other tabs) stay valid beside it.
 pub async fn sign_in(
+    req: HttpRequest,
     state: web::Data<AppState>,
     query: web::Query<SignInQuery>,
 ) -> Result<HttpResponse, AppError> {
     let return_to = return_to::or_default(query.return_to.as_deref(), &state.base_url);
     let request = sign_in::begin(&state.idp, &state.attempts, return_to).await?;
+    let mut in_flight = cookies::sign_in_states(req.headers());
+    in_flight.push(request.state.expose().clone());
     let mut response = see_other(request.url.as_str());
-    add_cookies(
-        &mut response,
-        [state.policy.sign_in_attempt(request.state.expose())],
-    );
+    add_cookies(&mut response, [state.policy.sign_in_attempts(&in_flight)]);
     Ok(response)
 }
 
@@ -40,15 +41,26 @@ pub async fn callback(
     state: web::Data<AppState>,
     query: web::Query<CallbackQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let browser_state = cookies::read(req.headers(), SIGN_IN_COOKIE);
+    let in_flight = cookies::sign_in_states(req.headers());
+    // The attempt answered is used up, whatever the outcome; the others stay in flight. An
+    // answer for no attempt of this browser's changes nothing.
+    let sign_in_cookie = sign_in::is_for_this_browser(&query, &in_flight).then(|| {
+        let others: Vec<String> = in_flight
+            .iter()
+            .filter(|state| query.state.as_ref() != Some(*state))
+            .cloned()
+            .collect();
+        state.policy.sign_in_attempts(&others)
+    });
     let signed_in = sign_in::complete(
         &state.idp,
         &state.attempts,
         &state.sessions,
-        browser_state.as_deref(),
+        &in_flight,
         &query,
     )
-    .await?;
+    .await
+    .map_err(|error| AppError::from(error).with_cookies(sign_in_cookie.clone()))?;
     // A session the browser had before is over: the new sign-in replaces it. (Under a Strict
     // policy the browser does not send it on this cross-site request; that session then lives
     // on unused until it expires.)
@@ -68,10 +80,7 @@ pub async fn callback(
     };
     add_cookies(
         &mut response,
-        [
-            state.policy.session(signed_in.session_id.expose()),
-            state.policy.expire(SIGN_IN_COOKIE),
-        ],
+        std::iter::once(state.policy.session(signed_in.session_id.expose())).chain(sign_in_cookie),
     );
     Ok(response)
 }
