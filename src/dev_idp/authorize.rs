@@ -1,6 +1,6 @@
-//! `GET /oauth2/authorize` and Cognito's `/error` dead end: checks the client, the redirect URI
-//! and the OAuth parameters, reuses a live managed-login session or sends the browser on to the
-//! login form (`login`), and hands out single-use authorization codes.
+//! `GET /oauth2/authorize` and Cognito's `/error` dead end: checks the client, the redirect URI,
+//! the OAuth parameters and `identity_provider`, reuses a live managed-login session (unless
+//! `prompt=login`) or sends the browser on to the login form (`login`), and hands out codes.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -30,10 +30,24 @@ pub struct AuthorizeParams {
     /// PKCE: bound into the code's grant, never shown by `Debug`.
     pub code_challenge: Option<Secret<String>>,
     pub prompt: Option<String>,
+    /// `identity_provider`, already known to name a sign-in option of the pool.
+    pub identity_provider: Option<String>,
+    /// `login_hint`: the username the login form starts with.
+    pub login_hint: Option<String>,
+}
+
+impl AuthorizeParams {
+    /// Whether `prompt` (space-separated, as OIDC allows) holds `value`.
+    fn prompts(&self, value: &str) -> bool {
+        self.prompt
+            .as_deref()
+            .is_some_and(|prompt| prompt.split(' ').any(|p| p == value))
+    }
 }
 
 /// Checks the authorize parameters. `Err` is where to redirect instead: Cognito's error page when
-/// the client or `redirect_uri` is not registered, else back to the app with `?error=`.
+/// the client or `redirect_uri` is not registered or `identity_provider` names no sign-in option
+/// of the pool, else back to the app with `?error=`.
 pub fn check_authorize(state: &IdpState, params: &Params) -> Result<AuthorizeParams, String> {
     let client_id = params
         .get("client_id")
@@ -86,6 +100,19 @@ pub fn check_authorize(state: &IdpState, params: &Params) -> Result<AuthorizePar
     {
         return back("invalid_scope");
     }
+    // Cognito shows its own "Login option is not available" page for a provider the pool has
+    // not, rather than telling the app: so the IdP's error page here, never the redirect URI.
+    let identity_provider = params
+        .get("identity_provider")
+        .filter(|name| !name.is_empty());
+    if let Some(name) = identity_provider
+        && !state.knows_identity_provider(name)
+    {
+        return Err(format!(
+            "/error?error=unknown_identity_provider&client_id={}",
+            urlencode(client_id)
+        ));
+    }
     // No scope asked for: every scope the client may use.
     let scope = if requested.is_empty() {
         SUPPORTED_SCOPES.join(" ")
@@ -99,6 +126,8 @@ pub fn check_authorize(state: &IdpState, params: &Params) -> Result<AuthorizePar
         nonce: params.get("nonce").cloned(),
         code_challenge: challenge.cloned().map(Secret::new),
         prompt: params.get("prompt").cloned(),
+        identity_provider: identity_provider.cloned(),
+        login_hint: params.get("login_hint").cloned(),
     })
 }
 
@@ -109,13 +138,13 @@ pub async fn authorize(req: HttpRequest, state: State, params: web::Query<Params
         Ok(checked) => checked,
         Err(location) => return found(&location),
     };
-    let prompt = checked.prompt.as_deref().unwrap_or_default();
-    if !prompt.split(' ').any(|p| p == "login")
-        && let Some(user) = signed_in_user(&req, &state)
+    // `prompt=login` asks for the password again even when the browser has a live session.
+    if !checked.prompts("login")
+        && let Some((user, auth_time)) = signed_in_user(&req, &state)
     {
-        return issue_code(&state, &checked, user);
+        return issue_code(&state, &checked, user, auth_time);
     }
-    if prompt.split(' ').any(|p| p == "none") {
+    if checked.prompts("none") {
         let state_value = checked.state.clone().unwrap_or_default();
         return found(&with_query(
             &checked.redirect_uri,
@@ -125,16 +154,26 @@ pub async fn authorize(req: HttpRequest, state: State, params: web::Query<Params
     found(&format!("/login?{}", req.query_string()))
 }
 
-/// The user of a live managed-login session cookie, if the browser has one.
-fn signed_in_user(req: &HttpRequest, state: &IdpState) -> Option<&'static DemoUser> {
+/// The user of a live managed-login session cookie, if the browser has one, and when that user
+/// typed the password.
+fn signed_in_user(req: &HttpRequest, state: &IdpState) -> Option<(&'static DemoUser, i64)> {
     let cookie = req.cookie("cognito")?;
     let grants = state.grants.lock().expect("grants lock");
-    let (sub, expires_at) = grants.logins.get(cookie.value())?;
-    (*expires_at > now()).then(|| users::by_sub(sub)).flatten()
+    let login = grants.logins.get(cookie.value())?;
+    if login.expires_at <= now() {
+        return None;
+    }
+    Some((users::by_sub(&login.sub)?, login.auth_time))
 }
 
-/// Redirects back to the app with a new single-use code.
-pub fn issue_code(state: &IdpState, checked: &AuthorizeParams, user: &DemoUser) -> HttpResponse {
+/// Redirects back to the app with a new single-use code. `auth_time` is when the user typed the
+/// password, which the ID token reports (and keeps across refreshes).
+pub fn issue_code(
+    state: &IdpState,
+    checked: &AuthorizeParams,
+    user: &DemoUser,
+    auth_time: i64,
+) -> HttpResponse {
     let code = tokens::uuid();
     let grant = CodeGrant {
         client_id: state.client.client_id.clone(),
@@ -143,7 +182,7 @@ pub fn issue_code(state: &IdpState, checked: &AuthorizeParams, user: &DemoUser) 
         nonce: checked.nonce.clone(),
         scope: checked.scope.clone(),
         sub: user.sub.to_owned(),
-        auth_time: now(),
+        auth_time,
         expires_at: now() + CODE_TTL_SECONDS,
     };
     let mut grants = state.grants.lock().expect("grants lock");
@@ -161,16 +200,36 @@ pub fn issue_code(state: &IdpState, checked: &AuthorizeParams, user: &DemoUser) 
 #[template(path = "dev_idp/error.html")]
 struct ErrorPage {
     error: String,
+    message: &'static str,
 }
 
-/// GET /error: Cognito's dead end for an unregistered client or redirect URI.
+/// What went wrong, in words, for the errors this IdP sends to its `/error` page.
+fn error_message(error: &str) -> &'static str {
+    match error {
+        "redirect_mismatch" => {
+            "The app client or its redirect URI is not registered with this user pool."
+        }
+        "unknown_identity_provider" => {
+            "Login option is not available: this user pool has no identity provider of that name."
+        }
+        "invalid_request" => "The request names no app client of this user pool.",
+        _ => "The request could not be completed.",
+    }
+}
+
+/// GET /error: Cognito's dead end for an unregistered client or redirect URI, or an identity
+/// provider the pool has not.
 pub async fn error_page(params: web::Query<Params>) -> HttpResponse {
-    let error = params.get("error").cloned().unwrap_or_default();
+    let error: String = params
+        .get("error")
+        .map(String::as_str)
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
     let html = ErrorPage {
-        error: error
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect(),
+        message: error_message(&error),
+        error,
     }
     .render()
     .unwrap_or_default();

@@ -1,6 +1,6 @@
 //! The control surface Cognito has not: [`DevIdpControl`] for tests in-process, and the same
-//! switches over HTTP under `/_dev/` (call counts, token failures, global sign-out of a user, key
-//! rotation, refresh-token rotation, forged ID tokens), guarded by [`CONTROL_HEADER`].
+//! switches over HTTP under `/_dev/` (call counts, token failures, global sign-out, key and
+//! refresh-token rotation, forged ID tokens, groups, discovery faults, identity providers).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use actix_web::{HttpResponse, guard, web};
 use serde::{Deserialize, Serialize};
 
+use super::discovery::DiscoveryFault;
 use super::forgery::Forgery;
 use super::http::State;
 use super::state::IdpState;
@@ -83,6 +84,38 @@ impl DevIdpControl {
     pub fn set_refresh_rotation(&self, on: bool) {
         self.0.refresh_rotation.store(on, Ordering::SeqCst);
     }
+
+    /// Puts the demo user `username` in exactly `groups` from now on (an empty list: in none), as
+    /// an administrator changing groups in the pool would. Tokens already issued keep their
+    /// `cognito:groups`; the next refresh carries the new ones. `false` when there is no such user.
+    pub fn set_groups<S: AsRef<str>>(&self, username: &str, groups: &[S]) -> bool {
+        let Some(user) = users::find(username) else {
+            return false;
+        };
+        let groups = groups.iter().map(|g| g.as_ref().to_owned()).collect();
+        self.0
+            .groups
+            .lock()
+            .expect("groups lock")
+            .insert(user.sub.to_owned(), groups);
+        true
+    }
+
+    /// Makes the issuer's discovery documents answer wrongly, until `DiscoveryFault::None`.
+    pub fn set_discovery_fault(&self, fault: DiscoveryFault) {
+        *self.0.discovery_fault.lock().expect("discovery fault lock") = fault;
+    }
+
+    /// The pool's external identity providers, by the names `identity_provider=` accepts
+    /// (`COGNITO` always works and need not be listed). Replaces the list the IdP started with.
+    pub fn set_identity_providers<S: AsRef<str>>(&self, names: &[S]) {
+        *self
+            .0
+            .identity_providers
+            .write()
+            .expect("identity providers lock") =
+            names.iter().map(|name| name.as_ref().to_owned()).collect();
+    }
 }
 
 /// The `/_dev/` scope, answering only requests that carry [`CONTROL_HEADER`].
@@ -96,6 +129,9 @@ pub fn scope() -> actix_web::Scope {
         .route("/rotate-keys", web::post().to(rotate_keys))
         .route("/refresh-rotation", web::post().to(refresh_rotation))
         .route("/forge-next-id-token", web::post().to(forge))
+        .route("/set-groups", web::post().to(set_groups))
+        .route("/discovery-fault", web::post().to(discovery_fault))
+        .route("/identity-providers", web::post().to(identity_providers))
 }
 
 fn control(state: State) -> DevIdpControl {
@@ -153,5 +189,39 @@ struct Forge {
 
 async fn forge(state: State, body: web::Json<Forge>) -> HttpResponse {
     control(state).forge_next_id_token(body.forgery);
+    HttpResponse::NoContent().finish()
+}
+
+#[derive(Deserialize)]
+struct SetGroups {
+    username: String,
+    groups: Vec<String>,
+}
+
+async fn set_groups(state: State, body: web::Json<SetGroups>) -> HttpResponse {
+    if control(state).set_groups(&body.username, &body.groups) {
+        HttpResponse::NoContent().finish()
+    } else {
+        HttpResponse::NotFound().json(serde_json::json!({ "error": "unknown_user" }))
+    }
+}
+
+#[derive(Deserialize)]
+struct Fault {
+    fault: DiscoveryFault,
+}
+
+async fn discovery_fault(state: State, body: web::Json<Fault>) -> HttpResponse {
+    control(state).set_discovery_fault(body.fault);
+    HttpResponse::NoContent().finish()
+}
+
+#[derive(Deserialize)]
+struct IdentityProviders {
+    identity_providers: Vec<String>,
+}
+
+async fn identity_providers(state: State, body: web::Json<IdentityProviders>) -> HttpResponse {
+    control(state).set_identity_providers(&body.identity_providers);
     HttpResponse::NoContent().finish()
 }

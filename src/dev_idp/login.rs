@@ -1,6 +1,6 @@
-//! `/login`, the managed-login form: `GET` shows it (with the demo accounts), `POST` checks the
-//! credentials against the `XSRF-TOKEN` cookie, starts a managed-login session (the `cognito`
-//! cookie) and returns a code through `authorize::issue_code`.
+//! `/login`, the managed-login form: `GET` shows it (with the demo accounts, `login_hint` as the
+//! username), `POST` checks the credentials and the `XSRF-TOKEN` cookie, starts a managed-login
+//! session (the `cognito` cookie) and returns a code through `authorize::issue_code`.
 
 use std::fmt;
 
@@ -9,9 +9,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::authorize::{check_authorize, issue_code};
+use super::authorize::{AuthorizeParams, check_authorize, issue_code};
 use super::http::{NO_STORE, Params, State, found, idp_cookie, set_cookie};
-use super::state::LOGIN_TTL_SECONDS;
+use super::state::{IdpState, LOGIN_TTL_SECONDS, Login};
 use super::users;
 use crate::clock::now;
 use crate::secrets::{constant_time_eq, random_token};
@@ -23,27 +23,37 @@ struct LoginPage {
     csrf: String,
     error: Option<&'static str>,
     username: String,
+    /// The external identity provider asked for; `None` for the pool's own users (`COGNITO`).
+    identity_provider: Option<String>,
     demo_users: Vec<(&'static str, &'static str, String)>,
 }
 
-fn render_login(req: &HttpRequest, error: Option<&'static str>, username: String) -> HttpResponse {
+/// The form, posting back to `/login` with the same query. An external `identity_provider` is
+/// only named on the page: the development IdP signs its demo users in for every provider.
+fn render_login(
+    req: &HttpRequest,
+    state: &IdpState,
+    checked: &AuthorizeParams,
+    error: Option<&'static str>,
+    username: String,
+) -> HttpResponse {
     let csrf = random_token(24);
     let page = LoginPage {
         action: format!("/login?{}", req.query_string()),
         csrf: csrf.clone(),
         error,
         username,
+        identity_provider: checked
+            .identity_provider
+            .clone()
+            .filter(|name| name != "COGNITO"),
         demo_users: users::DEMO_USERS
             .iter()
             .map(|user| {
                 (
                     user.username,
                     user.password,
-                    if user.groups.is_empty() {
-                        String::new()
-                    } else {
-                        user.groups.join(", ")
-                    },
+                    state.groups_of(user).join(", "),
                 )
             })
             .collect(),
@@ -65,10 +75,12 @@ pub async fn login_page(
     params: web::Query<Params>,
 ) -> HttpResponse {
     state.count("login");
-    if let Err(location) = check_authorize(&state, &params) {
-        return found(&location);
-    }
-    render_login(&req, None, String::new())
+    let checked = match check_authorize(&state, &params) {
+        Ok(checked) => checked,
+        Err(location) => return found(&location),
+    };
+    let username = checked.login_hint.clone().unwrap_or_default();
+    render_login(&req, &state, &checked, None, username)
 }
 
 #[derive(Deserialize)]
@@ -111,6 +123,8 @@ pub async fn login_submit(
     if expected_csrf.is_empty() || !constant_time_eq(&expected_csrf, &form.csrf) {
         return render_login(
             &req,
+            &state,
+            &checked,
             Some("Your session has expired. Please try again."),
             form.username.clone(),
         );
@@ -120,16 +134,30 @@ pub async fn login_submit(
     else {
         return render_login(
             &req,
+            &state,
+            &checked,
             Some("Incorrect username or password."),
             form.username.clone(),
         );
     };
     let login = random_token(32);
-    state.grants.lock().expect("grants lock").logins.insert(
-        login.clone(),
-        (user.sub.to_owned(), now() + LOGIN_TTL_SECONDS),
-    );
-    let mut response = issue_code(&state, &checked, user);
+    let auth_time = now();
+    {
+        let mut grants = state.grants.lock().expect("grants lock");
+        // A new sign-in replaces the browser's managed-login session (as after `prompt=login`).
+        if let Some(old) = req.cookie("cognito") {
+            grants.logins.remove(old.value());
+        }
+        grants.logins.insert(
+            login.clone(),
+            Login {
+                sub: user.sub.to_owned(),
+                expires_at: auth_time + LOGIN_TTL_SECONDS,
+                auth_time,
+            },
+        );
+    }
+    let mut response = issue_code(&state, &checked, user, auth_time);
     set_cookie(
         &mut response,
         idp_cookie("cognito", login, Some(LOGIN_TTL_SECONDS)),

@@ -34,6 +34,7 @@ use anyhow::Context;
 use url::Url;
 
 pub use control::{CONTROL_HEADER, DevIdpControl, TokenFailure};
+pub use discovery::DiscoveryFault;
 pub use forgery::Forgery;
 pub use keys::KeySet;
 use state::IdpState;
@@ -103,6 +104,7 @@ impl DevIdp {
             options.access_token_ttl,
             options.data_dir,
             keys,
+            Vec::new(),
         ));
         let data = web::Data::from(state.clone());
         let server = HttpServer::new(move || {

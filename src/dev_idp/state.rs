@@ -1,6 +1,6 @@
 //! The development IdP's state, shared by its handlers and its control handle: client, keys,
-//! authorization codes, managed-login sessions, revocations and the test switches. Revocations
-//! persist in the data folder; everything else lives as long as the process.
+//! authorization codes, managed-login sessions, revocations, changed groups and the test
+//! switches. Revocations persist in the data folder; everything else lives as long as the process.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -11,9 +11,11 @@ use std::time::Duration;
 
 use super::DevClient;
 use super::control::TokenFailure;
+use super::discovery::DiscoveryFault;
 use super::forgery::Forgery;
 use super::keys::KeySet;
 use super::tokens::RefreshGrant;
+use super::users::DemoUser;
 use crate::secrets::Secret;
 
 /// Authorization codes live 5 minutes, as Cognito's.
@@ -32,13 +34,26 @@ pub struct IdpState {
     pub token_failure: Mutex<Option<TokenFailure>>,
     pub refresh_rotation: AtomicBool,
     pub forgery: Mutex<Option<Forgery>>,
+    pub discovery_fault: Mutex<DiscoveryFault>,
+    /// External identity providers of the pool, by the names `identity_provider=` accepts.
+    pub identity_providers: RwLock<Vec<String>>,
+    /// Groups changed at run time, by `sub`; a demo user not listed has the groups of its table.
+    pub groups: Mutex<HashMap<String, Vec<String>>>,
+}
+
+/// A managed-login session, the `cognito` cookie's meaning.
+pub struct Login {
+    pub sub: String,
+    pub expires_at: i64,
+    /// When the user typed the password: every code of this session carries it as `auth_time`.
+    pub auth_time: i64,
 }
 
 #[derive(Default)]
 pub struct Grants {
     pub codes: HashMap<String, CodeGrant>,
-    /// Managed-login sessions by `cognito` cookie value: (sub, expires at).
-    pub logins: HashMap<String, (String, i64)>,
+    /// Managed-login sessions by `cognito` cookie value.
+    pub logins: HashMap<String, Login>,
     /// Revoked `origin_jti`s (a revoked refresh token and everything minted from it) and
     /// refresh-token `jti`s retired by rotation. Kept in the data folder across restarts.
     pub revoked: HashSet<String>,
@@ -82,6 +97,7 @@ impl IdpState {
         access_token_ttl: Duration,
         data_dir: PathBuf,
         keys: KeySet,
+        identity_providers: Vec<String>,
     ) -> Self {
         let revoked = load_revoked(&data_dir);
         Self {
@@ -98,6 +114,9 @@ impl IdpState {
             token_failure: Mutex::new(None),
             refresh_rotation: AtomicBool::new(false),
             forgery: Mutex::new(None),
+            discovery_fault: Mutex::new(DiscoveryFault::None),
+            identity_providers: RwLock::new(identity_providers),
+            groups: Mutex::new(HashMap::new()),
         }
     }
 
@@ -140,6 +159,34 @@ impl IdpState {
     pub fn is_revoked(&self, grant: &RefreshGrant) -> bool {
         let grants = self.grants.lock().expect("grants lock");
         grants.revoked.contains(&grant.origin_jti) || grants.revoked.contains(&grant.jti)
+    }
+
+    /// The groups `user` is in now: changed at run time, or else those of the demo table.
+    pub fn groups_of(&self, user: &DemoUser) -> Vec<String> {
+        match self.groups.lock().expect("groups lock").get(user.sub) {
+            Some(groups) => groups.clone(),
+            None => user
+                .groups
+                .iter()
+                .map(|group| (*group).to_owned())
+                .collect(),
+        }
+    }
+
+    /// Whether `identity_provider=name` names a sign-in option of this pool. `COGNITO` (the
+    /// pool's own users) always is. Names are compared exactly.
+    pub fn knows_identity_provider(&self, name: &str) -> bool {
+        name == "COGNITO"
+            || self
+                .identity_providers
+                .read()
+                .expect("identity providers lock")
+                .iter()
+                .any(|known| known == name)
+    }
+
+    pub fn discovery_fault(&self) -> DiscoveryFault {
+        *self.discovery_fault.lock().expect("discovery fault lock")
     }
 
     /// Origin jtis of refresh tokens issued to `sub` since start-up (tracked for global sign-out).

@@ -107,10 +107,12 @@ fn code_grant(state: &IdpState, client_id: &str, params: &Params) -> HttpRespons
         .entry(user.sub.to_owned())
         .or_default()
         .push(origin_jti.clone());
+    let groups = state.groups_of(user);
     let mint = Mint {
         issuer: &state.issuer,
         client_id,
         user,
+        groups: &groups,
         scope: &grant.scope,
         nonce: grant.nonce.as_deref(),
         auth_time: grant.auth_time,
@@ -147,10 +149,12 @@ fn refresh_grant(state: &IdpState, client_id: &str, params: &Params) -> HttpResp
                 ..grant.clone()
             }
         });
+    let groups = state.groups_of(user);
     let mint = Mint {
         issuer: &state.issuer,
         client_id,
         user,
+        groups: &groups,
         scope: &grant.scope,
         nonce: None,
         auth_time: grant.auth_time,

@@ -34,6 +34,8 @@ pub struct Mint<'a> {
     pub issuer: &'a str,
     pub client_id: &'a str,
     pub user: &'a DemoUser,
+    /// The user's groups now (they can change at run time), for `cognito:groups`.
+    pub groups: &'a [String],
     pub scope: &'a str,
     pub nonce: Option<&'a str>,
     pub auth_time: i64,
@@ -46,7 +48,7 @@ pub struct Mint<'a> {
 
 /// An access token and, when `openid` was granted, an ID token.
 pub fn mint(keys: &KeySet, m: &Mint<'_>) -> (String, Option<String>) {
-    let groups = (!m.user.groups.is_empty()).then_some(m.user.groups);
+    let groups = (!m.groups.is_empty()).then_some(m.groups);
     let event_id = uuid();
     let access = serde_json::json!({
         "sub": m.user.sub,

@@ -8,7 +8,7 @@ use actix_web::cookie::{Cookie, SameSite};
 
 use cognito_web::dev_idp::TokenFailure;
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{JarCookie, Reply, TestApp, assert_redirect_to, spawn_app_with};
 
 /// What the policy says, as the test expects it.
 struct Expected {
@@ -308,4 +308,170 @@ async fn sign_out_expires_every_cookie_under_every_legacy_scope() {
             "theme@localhost/",
         ]
     );
+}
+
+/// The app's cookies.
+const OWNED: [&str; 3] = ["session", "sign_in", "theme"];
+
+/// Writes the theme cookie as `static/app.js` does: under the scope the page's policy states.
+fn write_theme_as_the_browser_code_does(app: &TestApp, page: &Reply) {
+    let policy = page.page_policy();
+    let path = policy["path"].as_str().expect("the policy has a path");
+    app.plant_cookie_in("theme", "dark", policy["domain"].as_str(), path);
+}
+
+/// The app's cookies in the jar, under every scope that reaches the app's host.
+fn owned_cookies(app: &TestApp) -> Vec<JarCookie> {
+    app.app_cookie_scopes()
+        .into_iter()
+        .filter(|c| OWNED.contains(&c.name.as_str()))
+        .collect()
+}
+
+/// Every app cookie in the jar lies in the policy's scope, once per name.
+fn assert_jar_in_scope(app: &TestApp, expected: &Expected, step: &str) {
+    let host = app.app_url.host_str().unwrap();
+    let cookies = owned_cookies(app);
+    for cookie in &cookies {
+        let in_scope = match expected.domain {
+            Some(domain) => !cookie.host_only && cookie.domain == domain,
+            None => cookie.host_only && cookie.domain == host,
+        };
+        assert!(
+            in_scope && cookie.path == expected.path,
+            "{step}: {} lies outside the policy's scope",
+            cookie.scope()
+        );
+    }
+    let names: BTreeSet<&str> = cookies.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names.len(), cookies.len(), "{step}: a name twice");
+}
+
+/// Every flow that writes or expires a cookie: the landing page (where the browser code writes
+/// the theme), diagnostics, sign-in, the protected pages, a refresh, sign-out. With `expected`,
+/// the jar is checked against the policy after every step.
+async fn walk_every_flow(app: &TestApp, expected: Option<&Expected>) {
+    let step = |name: &str| {
+        if let Some(expected) = expected {
+            assert_jar_in_scope(app, expected, name);
+        }
+    };
+    let landing = app.get("/").await;
+    assert_eq!(landing.status, 200, "{}", landing.body);
+    write_theme_as_the_browser_code_does(app, &landing);
+    step("theme written on the landing page");
+    visit(app, "/diagnostics/cookies", 200).await;
+    step("diagnostics");
+
+    let callback = app.sign_in_as("demo").await;
+    assert_redirect_to(&callback, app.url("/account").path());
+    step("signed in");
+    for (path, status) in [
+        ("/account", 200),
+        ("/admin", 403),
+        ("/diagnostics/cookies", 200),
+    ] {
+        visit(app, path, status).await;
+        step(path);
+    }
+    let diagnostics = app.get("/diagnostics/cookies").await;
+    write_theme_as_the_browser_code_does(app, &diagnostics);
+    step("theme written on a deeper page");
+    app.expire_access_tokens().await;
+    visit(app, "/account", 200).await;
+    assert_eq!(app.idp.count("token:refresh_token"), 1, "a refresh");
+    step("refreshed");
+
+    let csrf = app.csrf_token().await;
+    let sign_out = app.post_sign_out(&csrf).await;
+    assert_eq!(sign_out.status, 303, "{}", sign_out.body);
+    step("signed out");
+}
+
+/// Walks every flow under a policy, then checks every Set-Cookie the app wrote against it and
+/// that sign-out left none of the app's cookies in the jar, under any scope.
+async fn audit_scopes(case: &str, settings: &[(&str, &str)], expected: Expected) {
+    let app = spawn_app_with(settings).await;
+
+    walk_every_flow(&app, Some(&expected)).await;
+
+    let log = app.set_cookie_log();
+    for (url, cookie) in &log {
+        check(cookie, url, &expected);
+    }
+    for kind in ["session", "sign_in"] {
+        assert!(
+            log.iter()
+                .any(|(_, c)| c.name() == kind && !c.value().is_empty()),
+            "{case}: the walk wrote {kind}"
+        );
+    }
+    for kind in OWNED {
+        assert!(
+            log.iter()
+                .any(|(_, c)| c.name() == kind && c.value().is_empty()),
+            "{case}: the walk expired {kind}"
+        );
+    }
+    let left: Vec<String> = owned_cookies(&app).iter().map(JarCookie::scope).collect();
+    assert!(left.is_empty(), "{case}: left after sign-out: {left:?}");
+}
+
+#[tokio::test]
+async fn no_flow_writes_a_cookie_outside_a_domain_policy_and_sign_out_leaves_none() {
+    audit_scopes(
+        "Domain=localhost",
+        &[("COOKIE_DOMAIN", "localhost")],
+        Expected {
+            domain: Some("localhost"),
+            ..DEFAULT
+        },
+    )
+    .await;
+    audit_scopes(
+        "Domain=localhost, Path=/app",
+        &[
+            ("APP_BASE_URL", "http://localhost:0/app"),
+            ("COOKIE_PATH", "/app"),
+            ("COOKIE_DOMAIN", "localhost"),
+        ],
+        Expected {
+            domain: Some("localhost"),
+            path: "/app",
+            ..DEFAULT
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn no_flow_writes_a_cookie_outside_a_host_only_policy_and_sign_out_leaves_none() {
+    audit_scopes("host-only", &[], DEFAULT).await;
+    audit_scopes(
+        "host-only, Path=/app",
+        &[
+            ("APP_BASE_URL", "http://localhost:0/app"),
+            ("COOKIE_PATH", "/app"),
+        ],
+        Expected {
+            path: "/app",
+            ..DEFAULT
+        },
+    )
+    .await;
+}
+
+/// What the audit above guards against: a cookie written outside the policy's scope (here a
+/// host-only theme under a Domain policy) is a cookie of its own, which sign-out's expiry under
+/// the policy's Domain does not touch. A jar that kept one cookie per (host, name, path) would
+/// have let the Domain expiry delete it, and hidden the leftover.
+#[tokio::test]
+async fn a_host_only_cookie_beside_a_domain_policy_survives_sign_out_and_the_audit_sees_it() {
+    let app = spawn_app_with(&[("COOKIE_DOMAIN", "localhost")]).await;
+    app.plant_cookie("theme", "stray");
+
+    walk_every_flow(&app, None).await;
+
+    let left: Vec<String> = owned_cookies(&app).iter().map(JarCookie::scope).collect();
+    assert_eq!(left, ["theme@host-only:localhost/"]);
 }

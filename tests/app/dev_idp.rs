@@ -2,13 +2,14 @@
 //! is tested against it, so its fidelity is tested too.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cognito_web::dev_idp::CLIENT_ID;
-use serde_json::Value;
+use cognito_web::dev_idp::{CLIENT_ID, DiscoveryFault};
+use serde_json::{Value, json};
 
-use crate::helpers::{Fetch, TestApp, spawn_app};
+use crate::helpers::{Fetch, Reply, TestApp, password_of, spawn_app};
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -67,6 +68,110 @@ async fn token_request(app: &TestApp, form: &[(&str, &str)]) -> (u16, Value) {
         "application/json;charset=UTF-8"
     );
     (status, response.json().await.unwrap())
+}
+
+/// The app's registered callback URL: the only place the IdP sends codes to.
+fn callback(app: &TestApp) -> String {
+    app.url("/auth/callback").to_string()
+}
+
+/// An authorize URL for the app's client with `extra` parameters. No PKCE: these tests exchange
+/// the codes themselves, as a client without a challenge may.
+pub fn authorize_url(app: &TestApp, extra: &[(&str, &str)]) -> String {
+    let callback = callback(app);
+    let mut query = vec![
+        ("response_type", "code"),
+        ("client_id", CLIENT_ID),
+        ("redirect_uri", callback.as_str()),
+        ("scope", "openid email profile"),
+        ("state", "s1"),
+    ];
+    query.extend_from_slice(extra);
+    idp_with(app, "/oauth2/authorize", &query)
+}
+
+/// The `code` of the IdP's redirect back to the app's callback.
+fn code_of(reply: &Reply) -> String {
+    let location = reply.location();
+    assert_eq!(
+        location.path(),
+        "/auth/callback",
+        "{}: {location}",
+        reply.url
+    );
+    location
+        .query_pairs()
+        .find(|(key, _)| key == "code")
+        .unwrap_or_else(|| panic!("no code in {location}"))
+        .1
+        .into_owned()
+}
+
+/// The tokens for a code from [`authorize_url`].
+async fn exchange(app: &TestApp, code: &str) -> Value {
+    let callback = callback(app);
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", &callback),
+    ];
+    let (status, tokens) = token_request(app, &form).await;
+    assert_eq!(status, 200, "{tokens}");
+    tokens
+}
+
+/// New tokens for the refresh token of `tokens`.
+async fn refresh(app: &TestApp, tokens: &Value) -> Value {
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+    ];
+    let (status, refreshed) = token_request(app, &form).await;
+    assert_eq!(status, 200, "{refreshed}");
+    refreshed
+}
+
+/// Follows [`authorize_url`] to the IdP's login form, in the test's browser (which keeps the
+/// IdP's cookies); panics when the IdP answers without the form.
+async fn login_form(app: &TestApp, extra: &[(&str, &str)]) -> Reply {
+    let authorize = app.get(&authorize_url(app, extra)).await;
+    assert_eq!(authorize.status, 302, "authorize: {}", authorize.body);
+    assert_eq!(authorize.location().path(), "/login", "{}", authorize.url);
+    let login = app.get(authorize.location().as_str()).await;
+    assert_eq!(login.status, 200, "login page: {}", login.body);
+    login
+}
+
+/// Signs `username` in at the IdP's form: the tokens of that sign-in.
+async fn sign_in_at_idp(app: &TestApp, username: &str, extra: &[(&str, &str)]) -> Value {
+    let login = login_form(app, extra).await;
+    let back = app
+        .submit_login(&login, username, password_of(username))
+        .await;
+    exchange(app, &code_of(&back)).await
+}
+
+/// The claims of the ID token in a token response.
+fn id_claims(tokens: &Value) -> Value {
+    jwt_part(tokens["id_token"].as_str().unwrap(), 1)
+}
+
+/// The `value` of the login form's username field.
+fn username_field(login: &Reply) -> String {
+    let start = login
+        .body
+        .find(r#"id="username""#)
+        .expect("a username field");
+    let tag = &login.body[start..start + login.body[start..].find('>').unwrap()];
+    let value = tag.find(r#"value=""#).expect("a value attribute") + r#"value=""#.len();
+    tag[value..value + tag[value..].find('"').unwrap()].to_owned()
+}
+
+/// Waits until the wall clock has passed `seconds` (Unix time), so a new `auth_time` must differ.
+async fn wait_for_the_clock_to_pass(seconds: i64) {
+    while cognito_web::clock::now() <= seconds {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]
@@ -477,4 +582,246 @@ async fn logout_goes_only_to_a_registered_sign_out_url() {
             .starts_with("/error?error=redirect_mismatch")
     );
     assert_eq!(neither.status(), 400);
+}
+
+#[tokio::test]
+async fn authorize_for_an_unknown_client_goes_to_the_error_page() {
+    let app = spawn_app().await;
+
+    let reply = client()
+        .get(idp_with(
+            &app,
+            "/oauth2/authorize",
+            &[
+                ("response_type", "code"),
+                ("client_id", "someotherclient0000000000"),
+                ("redirect_uri", &callback(&app)),
+            ],
+        ))
+        .fetch()
+        .await;
+
+    assert_eq!(reply.status(), 302);
+    let location = reply.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        location, "/error?error=redirect_mismatch&client_id=someotherclient0000000000",
+        "never back to the redirect URI for a client the pool has not"
+    );
+    assert_eq!(
+        client().get(idp(&app, &location)).fetch().await.status(),
+        400
+    );
+}
+
+#[tokio::test]
+async fn identity_provider_cognito_or_a_pools_provider_goes_on_to_the_login_page() {
+    let app = spawn_app().await;
+    app.idp.set_identity_providers(&["Google"]);
+
+    let cognito = login_form(&app, &[("identity_provider", "COGNITO")]).await;
+    let google = login_form(&app, &[("identity_provider", "Google")]).await;
+    let back = app.submit_login(&google, "demo", password_of("demo")).await;
+
+    assert!(
+        !cognito.body.contains("Signing in with"),
+        "{}",
+        cognito.body
+    );
+    assert!(
+        google.body.contains("Signing in with Google"),
+        "{}",
+        google.body
+    );
+    let tokens = exchange(&app, &code_of(&back)).await;
+    assert_eq!(
+        id_claims(&tokens)["cognito:username"],
+        "demo",
+        "the demo accounts sign in for every provider"
+    );
+}
+
+#[tokio::test]
+async fn an_identity_provider_the_pool_has_not_is_refused_on_the_idp_error_page() {
+    let app = spawn_app().await;
+    app.idp.set_identity_providers(&["Google"]);
+
+    let authorize = client()
+        .get(authorize_url(&app, &[("identity_provider", "Facebook")]))
+        .fetch()
+        .await;
+    let login = client()
+        .get(idp_with(
+            &app,
+            "/login",
+            &[
+                ("response_type", "code"),
+                ("client_id", CLIENT_ID),
+                ("redirect_uri", &callback(&app)),
+                ("identity_provider", "google"),
+            ],
+        ))
+        .fetch()
+        .await;
+
+    assert_eq!(authorize.status(), 302);
+    let location = authorize.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        location,
+        format!("/error?error=unknown_identity_provider&client_id={CLIENT_ID}"),
+        "Cognito shows its own page, it does not tell the app"
+    );
+    let page = client().get(idp(&app, &location)).fetch().await;
+    assert_eq!(page.status(), 400);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("Login option is not available")
+    );
+    assert_eq!(login.status(), 302, "names are compared exactly");
+    assert!(
+        login.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/error?error=unknown_identity_provider")
+    );
+}
+
+#[tokio::test]
+async fn login_hint_pre_fills_the_username_field() {
+    let app = spawn_app().await;
+
+    let hinted = login_form(&app, &[("login_hint", "admin")]).await;
+    let plain = login_form(&app, &[]).await;
+    let hostile = login_form(&app, &[("login_hint", r#"x"><b>"#)]).await;
+
+    assert_eq!(username_field(&hinted), "admin");
+    assert_eq!(username_field(&plain), "");
+    assert!(
+        !hostile.body.contains(r#"x"><b>"#),
+        "the hint is escaped, never markup"
+    );
+}
+
+#[tokio::test]
+async fn prompt_login_asks_for_the_password_again_and_moves_auth_time() {
+    let app = spawn_app().await;
+    let before = cognito_web::clock::now();
+    let first_login = login_form(&app, &[]).await;
+    let first_back = app
+        .submit_login(&first_login, "demo", password_of("demo"))
+        .await;
+    let first = exchange(&app, &code_of(&first_back)).await;
+    let first_auth_time = id_claims(&first)["auth_time"].as_i64().unwrap();
+    wait_for_the_clock_to_pass(first_auth_time).await;
+
+    let silent = app.get(&authorize_url(&app, &[])).await;
+    let silent_tokens = exchange(&app, &code_of(&silent)).await;
+    let login = login_form(&app, &[("prompt", "login")]).await;
+    let back = app.submit_login(&login, "demo", password_of("demo")).await;
+    let again = exchange(&app, &code_of(&back)).await;
+    let refreshed_first = refresh(&app, &first).await;
+
+    assert!(
+        first_auth_time >= before,
+        "auth_time is when the password was typed"
+    );
+    assert_eq!(
+        id_claims(&silent_tokens)["auth_time"].as_i64(),
+        Some(first_auth_time),
+        "a sign-in through the session cookie keeps the time of the password"
+    );
+    let new_auth_time = id_claims(&again)["auth_time"].as_i64().unwrap();
+    assert!(
+        new_auth_time > first_auth_time,
+        "prompt=login: auth_time is the new sign-in's ({new_auth_time} vs {first_auth_time})"
+    );
+    assert_ne!(
+        back.set_cookie("cognito").value(),
+        first_back.set_cookie("cognito").value(),
+        "a new managed-login session"
+    );
+    assert_eq!(
+        id_claims(&refreshed_first)["auth_time"].as_i64(),
+        Some(first_auth_time),
+        "a refresh keeps the auth_time of its sign-in"
+    );
+    assert_eq!(
+        jwt_part(refreshed_first["access_token"].as_str().unwrap(), 1)["auth_time"].as_i64(),
+        Some(first_auth_time)
+    );
+}
+
+#[tokio::test]
+async fn changed_groups_reach_the_next_refreshed_tokens() {
+    let app = spawn_app().await;
+    let tokens = sign_in_at_idp(&app, "demo", &[]).await;
+
+    let changed = app.idp.set_groups("demo", &["admins", "editors"]);
+    let with_groups = refresh(&app, &tokens).await;
+    app.idp.set_groups::<&str>("demo", &[]);
+    let without = refresh(&app, &tokens).await;
+
+    assert!(changed);
+    assert!(id_claims(&tokens).get("cognito:groups").is_none());
+    assert_eq!(
+        id_claims(&with_groups)["cognito:groups"],
+        json!(["admins", "editors"])
+    );
+    assert_eq!(
+        jwt_part(with_groups["access_token"].as_str().unwrap(), 1)["cognito:groups"],
+        json!(["admins", "editors"])
+    );
+    assert!(
+        id_claims(&without).get("cognito:groups").is_none(),
+        "no groups: the claim is absent, not empty"
+    );
+    assert!(
+        !app.idp.set_groups("nobody", &["admins"]),
+        "not a demo user"
+    );
+}
+
+#[tokio::test]
+async fn discovery_faults_make_the_issuer_documents_answer_wrongly() {
+    let app = spawn_app().await;
+    let discovery_url = format!("{}/.well-known/openid-configuration", app.issuer);
+    let jwks_url = format!("{}/.well-known/jwks.json", app.issuer);
+    let rs256_keys = |jwks: &Value| {
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|key| key["alg"] == "RS256")
+            .count()
+    };
+
+    app.idp.set_discovery_fault(DiscoveryFault::NotFound);
+    let not_found = client().get(&discovery_url).fetch().await;
+    app.idp.set_discovery_fault(DiscoveryFault::WrongIssuer);
+    let wrong_issuer = client().get(&discovery_url).fetch_json().await;
+    app.idp.set_discovery_fault(DiscoveryFault::NoRs256Keys);
+    let no_rs256 = client().get(&jwks_url).fetch_json().await;
+    let discovery_meanwhile = client().get(&discovery_url).fetch_json().await;
+    app.idp.set_discovery_fault(DiscoveryFault::None);
+    let healed_discovery = client().get(&discovery_url).fetch_json().await;
+    let healed_jwks = client().get(&jwks_url).fetch_json().await;
+
+    assert_eq!(not_found.status(), 404);
+    assert_ne!(wrong_issuer["issuer"], app.issuer.as_str());
+    assert!(
+        wrong_issuer["issuer"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://")
+    );
+    assert_eq!(rs256_keys(&no_rs256), 0, "{no_rs256}");
+    assert_eq!(no_rs256["keys"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        discovery_meanwhile["issuer"],
+        app.issuer.as_str(),
+        "one fault at a time"
+    );
+    assert_eq!(healed_discovery["issuer"], app.issuer.as_str());
+    assert_eq!(rs256_keys(&healed_jwks), 2);
 }

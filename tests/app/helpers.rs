@@ -314,18 +314,18 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// The `Location` header, resolved against the request URL.
+    /// The `Location` header, resolved against the request URL as a browser resolves it.
     pub fn location(&self) -> Url {
-        self.url.join(self.raw_location()).unwrap()
+        self.url.join(&self.raw_location()).unwrap()
     }
 
-    /// The `Location` header as the app wrote it.
-    pub fn raw_location(&self) -> &str {
-        self.headers
+    /// The `Location` header as the app wrote it, its bytes read as UTF-8 as browsers read them.
+    pub fn raw_location(&self) -> String {
+        let value = self
+            .headers
             .get(LOCATION)
-            .unwrap_or_else(|| panic!("no Location in a {} from {}", self.status, self.url))
-            .to_str()
-            .unwrap()
+            .unwrap_or_else(|| panic!("no Location in a {} from {}", self.status, self.url));
+        String::from_utf8_lossy(value.as_bytes()).into_owned()
     }
 
     /// Every `Set-Cookie` of the response, parsed.
@@ -516,11 +516,6 @@ impl Visitor {
         self.jar.lock().unwrap().extend(cookies);
     }
 
-    /// A copy of the whole jar.
-    pub fn jar(&self) -> Jar {
-        self.jar.lock().unwrap().clone()
-    }
-
     /// An absolute URL for `path` on the app (under its base path); absolute URLs pass through.
     pub fn url(&self, path_or_url: &str) -> Url {
         let relative = path_or_url.strip_prefix('/').unwrap_or(path_or_url);
@@ -589,7 +584,7 @@ impl Visitor {
             .into_iter()
             .filter(|c| c.belongs_to(&host))
             .collect();
-        cookies.sort_by(|a, b| b.path.len().cmp(&a.path.len()));
+        cookies.sort_by_key(|c| std::cmp::Reverse(c.path.len()));
         cookies
     }
 

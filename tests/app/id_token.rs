@@ -4,26 +4,50 @@ use cognito_web::dev_idp::Forgery;
 
 use crate::helpers::spawn_app;
 
+/// The page's sentence for a refused ID token (`SignInFailure::IdToken`), with its reason.
+fn refusal(reason: &str) -> String {
+    format!("The identity token could not be trusted: {reason}.")
+}
+
 #[tokio::test]
 async fn every_forged_or_invalid_id_token_is_refused() {
+    const MALFORMED: &str = "the ID token is not a well-formed RS256 JWT with a key id";
+    const UNKNOWN_KEY: &str =
+        "the ID token was signed by a key the identity provider does not publish";
+    const FAILED: &str = "the ID token failed verification";
     let cases = [
-        (Forgery::AlgNone, "not a well-formed RS256 JWT"),
-        (Forgery::Hs256WithPublicKey, "the algorithm is not RS256"),
+        (Forgery::AlgNone, MALFORMED.to_owned()),
         (
-            Forgery::UnknownKid,
-            "a key the identity provider does not publish",
+            Forgery::Hs256WithPublicKey,
+            format!("{FAILED}: the algorithm is not RS256"),
+        ),
+        (Forgery::UnknownKid, UNKNOWN_KEY.to_owned()),
+        (Forgery::UnpublishedKey, UNKNOWN_KEY.to_owned()),
+        (
+            Forgery::WrongIssuer,
+            format!("{FAILED}: it was issued by another issuer (iss)"),
         ),
         (
-            Forgery::UnpublishedKey,
-            "a key the identity provider does not publish",
+            Forgery::WrongAudience,
+            format!("{FAILED}: it was issued to another app client (aud)"),
         ),
-        (Forgery::WrongIssuer, "another issuer (iss)"),
-        (Forgery::WrongAudience, "another app client (aud)"),
-        (Forgery::AccessTokenAsIdToken, "not an ID token (token_use)"),
-        (Forgery::Expired, "expired (exp)"),
-        (Forgery::IssuedInFuture, "issued in the future (iat)"),
-        (Forgery::NoNonce, "nonce does not match"),
-        (Forgery::WrongNonce, "nonce does not match"),
+        (
+            Forgery::AccessTokenAsIdToken,
+            format!("{FAILED}: it is not an ID token (token_use)"),
+        ),
+        (Forgery::Expired, format!("{FAILED}: it has expired (exp)")),
+        (
+            Forgery::IssuedInFuture,
+            format!("{FAILED}: it was issued in the future (iat)"),
+        ),
+        (
+            Forgery::NoNonce,
+            format!("{FAILED}: the nonce does not match this sign-in"),
+        ),
+        (
+            Forgery::WrongNonce,
+            format!("{FAILED}: the nonce does not match this sign-in"),
+        ),
     ];
     let app = spawn_app().await;
 
@@ -37,9 +61,10 @@ async fn every_forged_or_invalid_id_token_is_refused() {
             callback.body.contains("could not be trusted"),
             "{forgery:?}"
         );
+        let expected = refusal(&reason);
         assert!(
-            callback.body.contains(reason),
-            "{forgery:?}: expected {reason:?} in {}",
+            callback.body.contains(&expected),
+            "{forgery:?}: expected {expected:?} in {}",
             callback.body
         );
         assert!(

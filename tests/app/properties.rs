@@ -5,6 +5,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
 use crate::helpers::spawn_app;
+use crate::return_to::slash_led_return_to;
 
 fn encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
@@ -22,7 +23,8 @@ fn any_callback_or_sign_in_parameters_get_a_clean_answer() {
         proptest::option::of(any::<String>()),
         proptest::option::of(any::<String>()),
         proptest::option::of(any::<String>()),
-        any::<String>(),
+        // Random text rarely starts with a slash; an attacker's `return_to` always does.
+        prop_oneof![any::<String>(), slash_led_return_to()],
     );
     let mut runner = TestRunner::new(Config {
         cases: 64,

@@ -1,6 +1,14 @@
 //! Real-browser tests: headless Chromium signs in through the development IdP's form, toggles
 //! the theme, reloads, lives through a refresh and signs out, and after every step its whole
 //! cookie jar is compared with the policy the page itself carries.
+//!
+//! They need Chromium and ChromeDriver (Debian packages `chromium`, `chromium-driver`). Without
+//! them the build marks these tests ignored (`build.rs`), except under CI, where they fail.
+//! Screenshots go to `target/tmp/screenshots/`; to refresh the README's copies instead:
+//!
+//! ```sh
+//! UPDATE_SCREENSHOTS=1 cargo test --test app browser
+//! ```
 
 mod webdriver;
 
@@ -8,15 +16,21 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{TestApp, password_of, spawn_app_with};
 use webdriver::{Browser, BrowserCookie};
 
 const OWNED: [&str; 3] = ["session", "sign_in", "theme"];
 
+/// Where a screenshot goes: under the build's target folder, so that `cargo test` leaves the
+/// working tree as it found it; into `docs/screenshots/` only when `UPDATE_SCREENSHOTS` is set.
 fn screenshot_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("docs/screenshots")
-        .join(name)
+    let update = std::env::var_os("UPDATE_SCREENSHOTS").is_some_and(|v| !v.is_empty() && v != "0");
+    let folder = if update {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots")
+    } else {
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots")
+    };
+    folder.join(name)
 }
 
 /// The app's cookies in the jar (the IdP's, on its own host, are its business).
@@ -88,9 +102,7 @@ async fn sign_in_with_the_form(browser: &Browser, app: &TestApp, username: &str,
         browser.screenshot(&screenshot_path("idp-login.png")).await;
     }
     browser.type_into("#username", username).await;
-    browser
-        .type_into("#password", &format!("{username}-password"))
-        .await;
+    browser.type_into("#password", password_of(username)).await;
     browser.click("#sign-in-submit").await;
     browser.wait_for_path(app.url("/account").path()).await;
     browser.wait_for("#email").await;
@@ -98,9 +110,7 @@ async fn sign_in_with_the_form(browser: &Browser, app: &TestApp, username: &str,
 
 /// A whole visit under one policy, checking the jar after every step.
 async fn visit(settings: &[(&str, &str)], screenshots: bool) {
-    let Some(browser) = Browser::start().await else {
-        return;
-    };
+    let browser = Browser::start().await;
     let app = spawn_app_with(settings).await;
 
     browser.goto(app.url("/").as_str()).await;
@@ -190,16 +200,28 @@ async fn visit(settings: &[(&str, &str)], screenshots: bool) {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    no_browser,
+    ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"
+)]
 async fn a_whole_visit_keeps_the_jar_to_the_default_policy() {
     visit(&[], true).await;
 }
 
 #[tokio::test]
+#[cfg_attr(
+    no_browser,
+    ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"
+)]
 async fn a_whole_visit_works_and_keeps_the_jar_to_a_strict_policy() {
     visit(&[("COOKIE_SAME_SITE", "strict")], false).await;
 }
 
 #[tokio::test]
+#[cfg_attr(
+    no_browser,
+    ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"
+)]
 async fn a_whole_visit_keeps_the_jar_to_a_policy_with_a_non_root_path() {
     visit(
         &[
@@ -212,6 +234,10 @@ async fn a_whole_visit_keeps_the_jar_to_a_policy_with_a_non_root_path() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    no_browser,
+    ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"
+)]
 async fn a_whole_visit_keeps_the_jar_to_a_domain_policy_with_same_site_none() {
     visit(
         &[
@@ -241,13 +267,13 @@ async fn plant_legacy_cookies(browser: &Browser, app: &TestApp) {
 }
 
 /// A browser signed in to an app whose earlier deployments left session cookies behind.
-async fn signed_in_beside_legacy_cookies() -> Option<(Browser, TestApp)> {
-    let browser = Browser::start().await?;
+async fn signed_in_beside_legacy_cookies() -> (Browser, TestApp) {
+    let browser = Browser::start().await;
     let app = spawn_app_with(&LEGACY).await;
     browser.goto(app.url("/").as_str()).await;
     sign_in_with_the_form(&browser, &app, "demo", false).await;
     plant_legacy_cookies(&browser, &app).await;
-    Some((browser, app))
+    (browser, app)
 }
 
 fn session_cookies(jar: &[BrowserCookie], app: &TestApp) -> Vec<BrowserCookie> {
@@ -258,10 +284,12 @@ fn session_cookies(jar: &[BrowserCookie], app: &TestApp) -> Vec<BrowserCookie> {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    no_browser,
+    ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"
+)]
 async fn sign_out_leaves_no_cookie_under_any_legacy_scope() {
-    let Some((browser, app)) = signed_in_beside_legacy_cookies().await else {
-        return;
-    };
+    let (browser, app) = signed_in_beside_legacy_cookies().await;
     assert_eq!(session_cookies(&browser.all_cookies().await, &app).len(), 3);
 
     browser.click("#sign-out").await;
@@ -274,10 +302,12 @@ async fn sign_out_leaves_no_cookie_under_any_legacy_scope() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    no_browser,
+    ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"
+)]
 async fn a_duplicate_session_cookie_is_cleaned_up_and_the_user_is_not_stuck() {
-    let Some((browser, app)) = signed_in_beside_legacy_cookies().await else {
-        return;
-    };
+    let (browser, app) = signed_in_beside_legacy_cookies().await;
 
     browser.goto(app.url("/account").as_str()).await;
 
@@ -294,10 +324,12 @@ async fn a_duplicate_session_cookie_is_cleaned_up_and_the_user_is_not_stuck() {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    no_browser,
+    ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"
+)]
 async fn signing_out_in_one_tab_signs_out_the_other() {
-    let Some(browser) = Browser::start().await else {
-        return;
-    };
+    let browser = Browser::start().await;
     let app = spawn_app_with(&[]).await;
     browser.goto(app.url("/").as_str()).await;
     sign_in_with_the_form(&browser, &app, "demo", false).await;
