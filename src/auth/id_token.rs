@@ -24,6 +24,9 @@ pub struct IdTokenClaims {
     pub email: Option<String>,
     #[serde(rename = "cognito:groups", default)]
     pub groups: Vec<String>,
+    /// When the user authenticated at the IdP (Unix seconds). Cognito sends it in every ID token
+    /// and keeps it across refreshes; with `prompt=login` it is the moment of that sign-in.
+    pub auth_time: Option<i64>,
     token_use: String,
     /// Cognito's `aud` is one string: the app client id. Checked here rather than by
     /// `jsonwebtoken`, so that an access token (which has none) is named for what it is.
@@ -143,6 +146,15 @@ impl IdTokenVerifier {
     }
 }
 
+impl IdTokenClaims {
+    /// When the user authenticated: `auth_time`, or, from an IdP that leaves it out, when the
+    /// token was issued. Meant for the ID token of a sign-in, not of a refresh (whose `iat` is
+    /// the refresh's).
+    pub fn authenticated_at(&self) -> i64 {
+        self.auth_time.unwrap_or(self.iat)
+    }
+}
+
 fn check_claims(
     claims: &IdTokenClaims,
     client_id: &str,
@@ -197,6 +209,7 @@ mod tests {
             username: None,
             email: None,
             groups: vec![],
+            auth_time: None,
             token_use: token_use.into(),
             aud: Some("client".into()),
             nonce: nonce.map(str::to_owned),
@@ -218,5 +231,15 @@ mod tests {
         assert!(check_claims(&claims("id", now, Some("other")), "client", Some("n"), now).is_err());
         assert!(check_claims(&claims("id", now, None), "client", Some("n"), now).is_err());
         assert!(check_claims(&claims("id", now, Some("n")), "another", Some("n"), now).is_err());
+    }
+
+    #[test]
+    fn the_sign_in_time_is_auth_time_or_else_the_time_of_issue() {
+        let mut with = claims("id", 10_000, None);
+        with.auth_time = Some(9_000);
+        let without = claims("id", 10_000, None);
+
+        assert_eq!(with.authenticated_at(), 9_000);
+        assert_eq!(without.authenticated_at(), 10_000);
     }
 }

@@ -51,6 +51,9 @@ pub struct SessionData {
     /// Proves a form came from one of this session's pages.
     pub csrf_token: Secret<String>,
     pub signed_in_at: i64,
+    /// When the user authenticated at the IdP (the ID token's `auth_time`), for pages that want
+    /// a recent sign-in.
+    pub auth_time: i64,
     pub access_expires_at: i64,
     pub last_refresh_at: Option<i64>,
     pub refresh_count: i64,
@@ -97,6 +100,7 @@ impl Session {
             refresh_token,
             access_expires_at,
             signed_in_at,
+            auth_time,
             last_refresh_at,
             refresh_count,
             refresh_lease_until,
@@ -112,6 +116,7 @@ impl Session {
             },
             csrf_token: Secret::new(csrf_token),
             signed_in_at,
+            auth_time,
             access_expires_at,
             last_refresh_at,
             refresh_count,
@@ -128,6 +133,12 @@ impl Session {
     /// Whether `other` carries the same access token (a userInfo answer is good for both).
     pub(crate) fn same_access_token(&self, other: &Session) -> bool {
         self.sealed.access_token == other.sealed.access_token
+    }
+
+    /// Whether the user authenticated at the IdP within `max_age` before `now`.
+    pub fn authenticated_within(&self, max_age: std::time::Duration, now: i64) -> bool {
+        let max_age = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+        now.saturating_sub(self.auth_time) <= max_age
     }
 }
 
@@ -215,6 +226,7 @@ impl SessionStore {
             refresh_token: self.seal(refresh_token, TokenColumn::Refresh, &id_hash),
             access_expires_at,
             signed_in_at: now,
+            auth_time: claims.authenticated_at(),
             last_refresh_at: None,
             refresh_count: 0,
             refresh_lease_until: 0,
@@ -339,6 +351,8 @@ impl SessionStore {
             access_expires_at: refreshed.access_expires_at,
             groups: db::sessions::join_groups(&refreshed.claims.groups),
             email: refreshed.claims.email.clone(),
+            // Only an explicit `auth_time`: a refreshed token's `iat` is no sign-in.
+            auth_time: refreshed.claims.auth_time,
             refreshed_at: clock::now(),
         };
         let stored =
@@ -419,6 +433,17 @@ mod tests {
             (1_000, 4_600)
         );
         assert!(!format!("{session:?}").contains(session.csrf_token.expose()));
+    }
+
+    #[test]
+    fn a_sign_in_is_recent_enough_up_to_and_including_its_maximum_age() {
+        let mut row = test_row("h", 1_000, 4_600, 7);
+        row.auth_time = 900;
+        let session = Session::from_row(row);
+        let five_minutes = std::time::Duration::from_secs(300);
+
+        assert!(session.authenticated_within(five_minutes, 1_200));
+        assert!(!session.authenticated_within(five_minutes, 1_201));
     }
 
     #[test]

@@ -28,6 +28,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "fence the refresh lease",
         include_str!("../../migrations/0002_fence_the_refresh_lease.sql"),
     ),
+    (
+        3,
+        "keep the sign in time",
+        include_str!("../../migrations/0003_keep_the_sign_in_time.sql"),
+    ),
 ];
 
 #[derive(Debug)]

@@ -18,6 +18,8 @@ pub struct SessionRow {
     pub refresh_token: Vec<u8>,
     pub access_expires_at: i64,
     pub signed_in_at: i64,
+    /// When the user authenticated at the IdP (the ID token's `auth_time`).
+    pub auth_time: i64,
     pub last_refresh_at: Option<i64>,
     pub refresh_count: i64,
     /// Unix seconds until which a refresh holds the lease; 0 or past when none does.
@@ -60,6 +62,7 @@ impl<'r> FromRow<'r, SqliteRow> for SessionRow {
             refresh_token: row.try_get("refresh_token")?,
             access_expires_at: row.try_get("access_expires_at")?,
             signed_in_at: row.try_get("signed_in_at")?,
+            auth_time: row.try_get("auth_time")?,
             last_refresh_at: row.try_get("last_refresh_at")?,
             refresh_count: row.try_get("refresh_count")?,
             refresh_lease_until: row.try_get("refresh_lease_until")?,
@@ -71,7 +74,8 @@ impl<'r> FromRow<'r, SqliteRow> for SessionRow {
 macro_rules! columns {
     () => {
         "id_hash, user_sub, username, email, groups, csrf_token, id_token, access_token, refresh_token, \
-         access_expires_at, signed_in_at, last_refresh_at, refresh_count, refresh_lease_until, expires_at"
+         access_expires_at, signed_in_at, auth_time, last_refresh_at, refresh_count, refresh_lease_until, \
+         expires_at"
     };
 }
 
@@ -83,8 +87,8 @@ pub async fn insert(pool: &SqlitePool, row: &SessionRow) -> sqlx::Result<()> {
         .await?;
     sqlx::query(
         "insert into sessions (id_hash, user_sub, username, email, groups, csrf_token, id_token, access_token, \
-         refresh_token, access_expires_at, signed_in_at, last_refresh_at, refresh_count, expires_at) \
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         refresh_token, access_expires_at, signed_in_at, auth_time, last_refresh_at, refresh_count, expires_at) \
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&row.id_hash)
     .bind(&row.user_sub)
@@ -97,6 +101,7 @@ pub async fn insert(pool: &SqlitePool, row: &SessionRow) -> sqlx::Result<()> {
     .bind(&row.refresh_token)
     .bind(row.access_expires_at)
     .bind(row.signed_in_at)
+    .bind(row.auth_time)
     .bind(row.last_refresh_at)
     .bind(row.refresh_count)
     .bind(row.expires_at)
@@ -217,6 +222,9 @@ pub struct RefreshedTokens {
     pub access_expires_at: i64,
     pub groups: String,
     pub email: Option<String>,
+    /// The refreshed ID token's `auth_time`, if it has one; stored only when newer than the
+    /// session's (a refresh is not a sign-in, and Cognito keeps the original `auth_time`).
+    pub auth_time: Option<i64>,
     pub refreshed_at: i64,
 }
 
@@ -231,7 +239,8 @@ pub async fn store_refreshed_tokens(
 ) -> sqlx::Result<bool> {
     let result = sqlx::query(
         "update sessions set id_token = ?, access_token = ?, refresh_token = coalesce(?, refresh_token), \
-         access_expires_at = ?, groups = ?, email = ?, last_refresh_at = ?, refresh_count = refresh_count + 1, \
+         access_expires_at = ?, groups = ?, email = ?, auth_time = max(auth_time, coalesce(?, auth_time)), \
+         last_refresh_at = ?, refresh_count = refresh_count + 1, \
          refresh_lease_until = 0, refresh_lease_token = null where id_hash = ? and refresh_lease_token = ?",
     )
     .bind(&tokens.id_token)
@@ -240,6 +249,7 @@ pub async fn store_refreshed_tokens(
     .bind(tokens.access_expires_at)
     .bind(&tokens.groups)
     .bind(&tokens.email)
+    .bind(tokens.auth_time)
     .bind(tokens.refreshed_at)
     .bind(id_hash)
     .bind(token)
@@ -269,6 +279,7 @@ pub(crate) fn test_row(
         refresh_token: vec![3],
         access_expires_at,
         signed_in_at,
+        auth_time: signed_in_at,
         last_refresh_at: None,
         refresh_count: 0,
         refresh_lease_until: 0,
@@ -336,6 +347,7 @@ mod tests {
             access_expires_at: 5000,
             groups: String::new(),
             email: None,
+            auth_time: None,
             refreshed_at: 1500,
         };
         assert!(
@@ -384,6 +396,7 @@ mod tests {
             access_expires_at: 5000,
             groups: "admins".into(),
             email: None,
+            auth_time: None,
             refreshed_at: 1500,
         };
 
@@ -420,5 +433,38 @@ mod tests {
             (Some(1500), "admins")
         );
         assert_eq!((rotated.refresh_token, rotated.refresh_count), (vec![7], 2));
+    }
+
+    #[tokio::test]
+    async fn a_refresh_keeps_the_sign_in_time_unless_its_id_token_carries_a_newer_one() {
+        let (pool, _dir) = test_pool().await;
+        insert(&pool, &row("a", 1000)).await.unwrap();
+        let refreshed = |auth_time: Option<i64>| RefreshedTokens {
+            id_token: vec![9],
+            access_token: vec![8],
+            refresh_token: None,
+            access_expires_at: 5000,
+            groups: String::new(),
+            email: None,
+            auth_time,
+            refreshed_at: 1500,
+        };
+        let mut seen = Vec::new();
+
+        for (lease, auth_time) in [("t1", None), ("t2", Some(900)), ("t3", Some(1200))] {
+            assert!(
+                take_refresh_lease(&pool, "a", lease, 1500, 1530)
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                store_refreshed_tokens(&pool, "a", lease, &refreshed(auth_time))
+                    .await
+                    .unwrap()
+            );
+            seen.push(find(&pool, "a", 1501).await.unwrap().unwrap().auth_time);
+        }
+
+        assert_eq!(seen, [1000, 1000, 1200]);
     }
 }
