@@ -7,11 +7,11 @@ use std::sync::{Mutex, OnceLock};
 
 use actix_web::cookie::Cookie;
 use actix_web::cookie::time::OffsetDateTime;
+use cognito_web::app::Application;
 use cognito_web::config::Config;
 use cognito_web::cookies::{domain_covers, path_covers};
 use cognito_web::dev_idp::users::DEMO_USERS;
 use cognito_web::dev_idp::{DevIdpControl, KeySet};
-use cognito_web::startup::Application;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use url::{Host, Url};
 
@@ -293,7 +293,7 @@ pub struct TestApp {
     pub issuer: String,
     pub client_secret: String,
     stop_handles: Vec<actix_web::dev::ServerHandle>,
-    state: actix_web::web::Data<cognito_web::startup::AppState>,
+    state: actix_web::web::Data<cognito_web::web::AppState>,
     visitor: Visitor,
 }
 
@@ -456,6 +456,11 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, settings: &[(&str, &str)]) -> 
 }
 
 impl TestApp {
+    /// The running app's state, for tests that drive the domain directly.
+    pub fn state(&self) -> &cognito_web::web::AppState {
+        &self.state
+    }
+
     /// Stops the app and its IdP; returns the data folder and the browser's cookies, to restart.
     pub async fn stop(self) -> (tempfile::TempDir, Jar) {
         for handle in &self.stop_handles {

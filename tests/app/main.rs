@@ -7,6 +7,7 @@ mod callback;
 mod control;
 mod cookie_audit;
 mod dev_idp;
+mod faults;
 mod flow;
 mod headers;
 mod helpers;

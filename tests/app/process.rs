@@ -12,12 +12,17 @@ use crate::helpers::TestApp;
 
 pub struct SecondProcess {
     pub base_url: Url,
-    _child: Child,
+    child: Child,
 }
 
 impl SecondProcess {
     pub fn url(&self, path: &str) -> Url {
         self.base_url.join(path).unwrap()
+    }
+
+    /// SIGKILL, as a crash or an out-of-memory kill would: no clean-up of any kind runs.
+    pub async fn kill(mut self) {
+        self.child.kill().await.unwrap();
     }
 }
 
@@ -76,8 +81,5 @@ async fn spawn(app: &TestApp, domain: &str, issuer: &str) -> SecondProcess {
     };
     // Keep draining its output so the process never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    SecondProcess {
-        base_url,
-        _child: child,
-    }
+    SecondProcess { base_url, child }
 }

@@ -349,3 +349,59 @@ async fn signing_out_in_one_tab_signs_out_the_other() {
     assert!(browser.text("#status").await.contains("not signed in"));
     browser.quit().await;
 }
+
+#[tokio::test]
+#[cfg_attr(
+    no_browser,
+    ignore = "needs chromium and chromedriver (Debian packages chromium, chromium-driver)"
+)]
+async fn sign_ins_started_in_two_tabs_both_complete_on_the_page_each_asked_for() {
+    let browser = Browser::start().await;
+    let app = spawn_app_with(&[]).await;
+    let first = browser.current_tab().await;
+    browser
+        .goto(
+            app.url("/auth/sign-in?return_to=/diagnostics/cookies")
+                .as_str(),
+        )
+        .await;
+    browser.wait_for("#username").await;
+    let second = browser.new_tab().await;
+    browser
+        .goto(app.url("/auth/sign-in?return_to=/account").as_str())
+        .await;
+    browser.wait_for("#username").await;
+
+    browser.type_into("#username", "demo").await;
+    browser.type_into("#password", password_of("demo")).await;
+    browser.click("#sign-in-submit").await;
+    browser.wait_for_path(app.url("/account").path()).await;
+    browser.wait_for("#email").await;
+    browser.switch_to(&first).await;
+    // The IdP's form carries an XSRF cookie that the other tab's form replaced (one cookie per
+    // site, as Cognito's): the IdP asks this tab to try again, and then it goes through.
+    browser.type_into("#username", "demo").await;
+    browser.type_into("#password", password_of("demo")).await;
+    browser.click("#sign-in-submit").await;
+    browser.wait_for("#login-error").await;
+    browser.type_into("#password", password_of("demo")).await;
+    browser.click("#sign-in-submit").await;
+    browser
+        .wait_for_path(app.url("/diagnostics/cookies").path())
+        .await;
+
+    browser.wait_for("main[data-signed-in=true]").await;
+    check_step(&browser, &app, "after the second sign-in").await;
+    browser.switch_to(&second).await;
+    browser.reload().await;
+    browser.wait_for("#email").await;
+    assert!(
+        !browser
+            .all_cookies()
+            .await
+            .iter()
+            .any(|cookie| cookie.name == "sign_in"),
+        "no sign-in is left in flight"
+    );
+    browser.quit().await;
+}
