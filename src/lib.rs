@@ -14,9 +14,3 @@ pub mod dev_idp;
 pub mod secrets;
 pub mod web;
 
-/// Old paths, kept while the tests move to `app` and `web`.
-#[doc(hidden)]
-pub mod startup {
-    pub use crate::app::Application;
-    pub use crate::web::AppState;
-}
