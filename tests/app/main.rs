@@ -15,6 +15,7 @@ mod id_token;
 mod infra;
 mod process;
 mod properties;
+mod reauth;
 mod refresh;
 mod return_to;
 mod secrets;
