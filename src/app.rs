@@ -15,6 +15,7 @@ use crate::auth::idp::{IdpClient, IdpSettings};
 use crate::auth::refresh::Refresher;
 use crate::auth::sign_in::MaxAuthAge;
 use crate::auth::{AttemptStore, SessionStore};
+use crate::check;
 use crate::config::{Config, IdpConfig};
 use crate::cookies::CookiePolicy;
 use crate::db;
@@ -32,7 +33,11 @@ pub struct Application {
 }
 
 impl Application {
+    /// With Cognito configured, first checks the user pool against the settings (see
+    /// `check`): a definite misconfiguration stops here, naming the setting; an IdP that does
+    /// not answer is logged and the app starts anyway. The development IdP is not checked.
     pub async fn build(mut config: Config) -> anyhow::Result<Self> {
+        check::before_start_up(&config).await?;
         let listener = TcpListener::bind(config.listen)
             .with_context(|| format!("binding APP_LISTEN {}", config.listen))?;
         let port = listener.local_addr()?.port();

@@ -4,6 +4,7 @@
 mod attacks;
 mod browser;
 mod callback;
+mod check;
 mod control;
 mod cookie_audit;
 mod dev_idp;
