@@ -2,15 +2,16 @@
 //! sign-out form, the `app-config` block), rendering, redirects, cookies on a response, and the
 //! error page.
 
-use actix_web::HttpResponse;
 use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use askama::Template;
 use url::form_urlencoded;
 
 use crate::auth::Session;
 use crate::web::errors::AppError;
+use crate::web::middleware::RequestId;
 use crate::web::state::AppState;
 
 /// What `base.html` needs besides the page's own content.
@@ -154,6 +155,9 @@ pub struct ErrorPage {
     pub title: &'static str,
     pub message: String,
     pub show_sign_in: bool,
+    /// The request's id, for the user to quote when reporting the problem (see
+    /// `web::middleware::RequestId`).
+    pub request_id: Option<String>,
     retry_after: bool,
 }
 
@@ -173,8 +177,18 @@ impl ErrorPage {
             title,
             message,
             show_sign_in: false,
+            request_id: None,
             retry_after: false,
         }
+    }
+
+    /// Shows `req`'s id, which its log lines carry too.
+    pub fn for_request(mut self, req: &HttpRequest) -> Self {
+        self.request_id = req
+            .extensions()
+            .get::<RequestId>()
+            .map(|id| id.as_str().to_owned());
+        self
     }
 
     pub fn offer_sign_in(mut self) -> Self {
