@@ -1,12 +1,23 @@
 //! The metrics the app records, named in one place, each recorded by one call at its site. It goes
 //! through the `metrics` crate's facade only: without a recorder (no `METRICS_LISTEN`) every call
 //! is a no-op, and the domain never sees the Prometheus exporter (`web::metrics` installs it).
+//!
+//! The two calls of every request (`request`, `session_cache`) keep their handles: looking a
+//! metric up in the recorder takes locks that the workers share, which cost more than the rest of
+//! recording. Handles are kept only once [`keep_handles`] says a recorder is installed, since a
+//! handle taken before that would record nothing, ever.
 
-use std::sync::Arc;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 // `::metrics` is the crate; this module shares its name.
-use ::metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, histogram};
+use ::metrics::{
+    Counter, Histogram, Unit, counter, describe_counter, describe_gauge, describe_histogram,
+    histogram,
+};
 
 pub const REQUESTS: &str = "http_requests_total";
 pub const REQUEST_DURATION: &str = "http_request_duration_seconds";
@@ -64,8 +75,42 @@ pub fn describe() {
 
 /// A request answered: `route` is the matched route pattern (or [`UNMATCHED_ROUTE`]).
 pub fn request(route: &Arc<str>, status: u16, elapsed: Duration) {
-    counter!(REQUESTS, "route" => route.clone(), "status" => status_label(status)).increment(1);
-    histogram!(REQUEST_DURATION, "route" => route.clone()).record(elapsed);
+    if !KEEP_HANDLES.load(Ordering::Relaxed) {
+        // No recorder: each call is a no-op anyway.
+        return;
+    }
+    thread_local! {
+        /// Each worker's handles: by route, the duration and the count of each status.
+        static ROUTES: RefCell<HashMap<Arc<str>, RouteHandles>> = RefCell::new(HashMap::new());
+    }
+    ROUTES.with_borrow_mut(|routes| {
+        let handles = routes.entry(route.clone()).or_insert_with(|| RouteHandles {
+            duration: histogram!(REQUEST_DURATION, "route" => route.clone()),
+            by_status: Vec::new(),
+        });
+        handles.duration.record(elapsed);
+        match handles.by_status.iter().find(|(known, _)| *known == status) {
+            Some((_, requests)) => requests.increment(1),
+            None => {
+                let requests =
+                    counter!(REQUESTS, "route" => route.clone(), "status" => status_label(status));
+                requests.increment(1);
+                handles.by_status.push((status, requests));
+            }
+        }
+    });
+}
+
+/// Says that a recorder is installed: from now on the handles of every request are kept.
+pub fn keep_handles() {
+    KEEP_HANDLES.store(true, Ordering::Relaxed);
+}
+
+static KEEP_HANDLES: AtomicBool = AtomicBool::new(false);
+
+struct RouteHandles {
+    duration: Histogram,
+    by_status: Vec<(u16, Counter)>,
 }
 
 /// The status as a label without formatting it: the usual ones are constants.
@@ -100,10 +145,17 @@ pub fn refresh(outcome: &'static str) {
 
 /// A session lookup served from the cache (`true`) or read from the database.
 pub fn session_cache(hit: bool) {
+    static HIT: OnceLock<Counter> = OnceLock::new();
+    static MISS: OnceLock<Counter> = OnceLock::new();
+    if !KEEP_HANDLES.load(Ordering::Relaxed) {
+        return;
+    }
     if hit {
-        counter!(SESSION_CACHE, "result" => "hit").increment(1);
+        HIT.get_or_init(|| counter!(SESSION_CACHE, "result" => "hit"))
+            .increment(1);
     } else {
-        counter!(SESSION_CACHE, "result" => "miss").increment(1);
+        MISS.get_or_init(|| counter!(SESSION_CACHE, "result" => "miss"))
+            .increment(1);
     }
 }
 

@@ -34,6 +34,7 @@ pub fn recorder() -> anyhow::Result<PrometheusHandle> {
         .set_buckets(&BUCKETS)?
         .install_recorder()?;
     crate::metrics::describe();
+    crate::metrics::keep_handles();
     Ok(handle.insert(installed).clone())
 }
 
