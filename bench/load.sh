@@ -3,6 +3,7 @@
 #
 #   bench/load.sh            # full run (about 4 minutes after the release build)
 #   DURATION=5 bench/load.sh # shorter measurements
+#   METRICS=off bench/load.sh # without the metrics listener (and so without recording)
 #
 # Starts the app in release mode with the development IdP on free ports and a fresh SQLite file,
 # signs users in through the real flow (the IdP's login form), then measures with wrk, side by
@@ -16,6 +17,8 @@ CONNECTIONS=${CONNECTIONS:-64}
 STORM_SESSIONS=20
 STORM_PER_SESSION=50
 SCALE_SESSIONS=${SCALE_SESSIONS:-1000}
+# Metrics on by default: the figures are those of a deployment that is scraped.
+METRICS=${METRICS:-on}
 
 if ! command -v wrk >/dev/null; then
   echo "installing wrk from the machine's package manager" >&2
@@ -29,12 +32,16 @@ work=$(mktemp -d)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 APP_PORT=$(free_port)
 IDP_PORT=$(free_port)
+METRICS_PORT=$(free_port)
 APP="http://localhost:$APP_PORT"
 IDP="http://127.0.0.1:$IDP_PORT"
 DB="$work/app.db"
 
+metrics_listen=""
+[ "$METRICS" = off ] || metrics_listen="127.0.0.1:$METRICS_PORT"
 start_app() {
   APP_LISTEN="127.0.0.1:$APP_PORT" APP_BASE_URL="$APP" DEV_IDP_LISTEN="127.0.0.1:$IDP_PORT" \
+    METRICS_LISTEN="$metrics_listen" \
     DATABASE_URL="sqlite://$DB" RUST_LOG=warn target/release/cognito-web >"$work/app.log" 2>&1 &
   PID=$!
   for _ in $(seq 1 100); do curl -fs "$APP/healthz" >/dev/null 2>&1 && return; sleep 0.1; done
@@ -61,6 +68,12 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$PID/stat"; }
 peak_rss_mb() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$PID/status"; }
 CLK_TCK=$(getconf CLK_TCK)
 
+# As Prometheus would, but more often: a scrape every 5 seconds while wrk runs (its cost counts).
+scrape_while_loaded() {
+  [ -n "$metrics_listen" ] || return 0
+  while sleep 5; do curl -fs "http://$metrics_listen/metrics" >/dev/null || true; done
+}
+
 # wrk with the sessions rotated per request; prints one table row.
 CEILING=""
 measure() {
@@ -76,7 +89,10 @@ measure() {
     echo 'end'
   } >"$work/rotate.lua"
   before=$(cpu_ticks)
+  scrape_while_loaded &
+  local scraper=$!
   out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$work/rotate.lua" "$APP")
+  kill "$scraper" 2>/dev/null || true; wait "$scraper" 2>/dev/null || true
   after=$(cpu_ticks)
   if grep -q "Non-2xx" <<<"$out"; then echo "$label: non-2xx answers:"; echo "$out"; exit 1; fi
   rps=$(awk '/Requests\/sec/ { print $2 }' <<<"$out")
@@ -97,6 +113,7 @@ header() {
 start_app
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2/1048576 }' /proc/meminfo), $(uname -sr)"
 echo "wrk: 2 threads, $CONNECTIONS connections, ${DURATION}s per page; the server runs 2 workers"
+echo "metrics: $METRICS${metrics_listen:+ (METRICS_LISTEN=$metrics_listen, scraped every 5 s during the load)}"
 echo
 sessions=""
 for user in admin admin admin demo; do sessions+="\"$(sign_in "$user")\","; done
