@@ -180,10 +180,11 @@ impl Application {
             .map(|idp| (idp.issuer.as_str(), &idp.client))
     }
 
-    /// Handles that stop the servers (the app's and the development IdP's).
+    /// Handles that stop the servers (the app's, the development IdP's, the metrics listener's).
     pub fn stop_handles(&self) -> Vec<ServerHandle> {
         std::iter::once(self.server.handle())
             .chain(self.dev_idp.as_ref().map(DevIdp::handle))
+            .chain(self.metrics.as_ref().map(|(_, server)| server.handle()))
             .collect()
     }
 

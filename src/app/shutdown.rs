@@ -38,7 +38,7 @@ impl StopSignals {
         Ok(Self {})
     }
 
-    async fn received(mut self) -> &'static str {
+    async fn received(&mut self) -> &'static str {
         #[cfg(unix)]
         {
             tokio::select! {
@@ -100,7 +100,7 @@ async fn stopped(running: &mut Option<Running>) -> anyhow::Result<()> {
 pub(super) async fn run(
     state: web::Data<AppState>,
     servers: Servers,
-    signals: StopSignals,
+    mut signals: StopSignals,
     grace: Duration,
 ) -> anyhow::Result<()> {
     let mut app = Running::spawn("the app server", servers.app);
@@ -124,7 +124,7 @@ pub(super) async fn run(
             ended
         }
         Err(signal) => {
-            if !stop_gracefully(&state, &app, signal, grace).await {
+            if !stop_gracefully(&state, &app, &mut signals, signal, grace).await {
                 // Out of time: ending the process cuts short whatever is left.
                 return Ok(());
             }
@@ -141,8 +141,15 @@ pub(super) async fn run(
 /// The shutdown: readiness off, no new connection, the requests in flight finished (those on
 /// connections already open, a load balancer's probe of `/readyz` among them, are still
 /// answered), the connections closed, every refresh in flight finished (each gives its lease
-/// back), all within `grace`. Whether it all finished in time.
-async fn stop_gracefully(state: &AppState, app: &Running, signal: &str, grace: Duration) -> bool {
+/// back), all within `grace`, or until a second signal (an operator who will not wait). Whether it
+/// all finished.
+async fn stop_gracefully(
+    state: &AppState,
+    app: &Running,
+    signals: &mut StopSignals,
+    signal: &str,
+    grace: Duration,
+) -> bool {
     tracing::info!(
         signal,
         grace_seconds = grace.as_secs(),
@@ -151,22 +158,32 @@ async fn stop_gracefully(state: &AppState, app: &Running, signal: &str, grace: D
     state.lifecycle.start_draining();
     let deadline = Instant::now() + grace;
     app.handle.pause().await;
-    let finished = tokio::time::timeout_at(deadline, async {
+    let finishing = tokio::time::timeout_at(deadline, async {
         state.lifecycle.idle().await;
         // Closes the idle connections and those whose response is done; actix's own
         // `shutdown_timeout` (the same grace) bounds this step too.
         app.handle.stop(true).await;
         state.refresher.drain().await;
-    })
-    .await;
-    match finished {
-        Ok(()) => tracing::info!("stopped: nothing was left in flight"),
-        Err(_) => tracing::warn!(
-            grace_seconds = grace.as_secs(),
-            "stopping: SHUTDOWN_GRACE_SECONDS ran out with work still in flight"
-        ),
+    });
+    tokio::select! {
+        finished = finishing => match finished {
+            Ok(()) => {
+                tracing::info!("stopped: nothing was left in flight");
+                true
+            }
+            Err(_) => {
+                tracing::warn!(
+                    grace_seconds = grace.as_secs(),
+                    "stopping: SHUTDOWN_GRACE_SECONDS ran out with work still in flight"
+                );
+                false
+            }
+        },
+        again = signals.received() => {
+            tracing::warn!(signal = again, "stopping at once: a second signal");
+            false
+        }
     }
-    finished.is_ok()
 }
 
 /// Fetches the IdP's signing keys once, in the background, so that `/readyz` can tell whether

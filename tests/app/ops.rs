@@ -482,3 +482,57 @@ async fn sigterm_during_a_slow_refresh_finishes_the_request_while_readyz_says_50
         "{output}"
     );
 }
+
+#[tokio::test]
+async fn a_second_sigterm_stops_at_once_without_waiting_for_the_work_in_flight() {
+    let app = signed_in_and_expired().await;
+    let mut service = ServiceProcess::spawn(&app, &[("SHUTDOWN_GRACE_SECONDS", "60")]).await;
+    service.wait_until_ready().await;
+    app.idp.fail_token_endpoint(TokenFailure {
+        status: None,
+        body: String::new(),
+        delay_ms: 30_000,
+    });
+    let refreshes_before = app.idp.count("token:refresh_token");
+    let slow = {
+        let url = service.app_url("/account").await;
+        let request = reqwest::Client::new()
+            .get(url)
+            .header(COOKIE, format!("session={}", service.session));
+        tokio::spawn(request.send())
+    };
+    let started = Instant::now();
+    while app.idp.count("token:refresh_token") == refreshes_before {
+        assert!(
+            started.elapsed() < WAIT,
+            "the refresh never reached the IdP"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    service.sigterm();
+    service.wait_for_line("shutting down").await;
+    service.sigterm();
+    let status = service.exit_status().await;
+    let stopped_after = started.elapsed();
+
+    assert!(
+        status.success(),
+        "exit status {status}:\n{}",
+        service.output()
+    );
+    assert!(
+        stopped_after < Duration::from_secs(20),
+        "stopped after {stopped_after:?}, not waiting for the 30-second token call"
+    );
+    assert!(
+        service
+            .output()
+            .contains("stopping at once: a second signal")
+    );
+    assert!(
+        slow.await.unwrap().is_err(),
+        "the request in flight was cut short"
+    );
+    app.idp.clear_token_failure();
+}
