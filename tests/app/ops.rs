@@ -25,6 +25,7 @@ struct ServiceProcess {
     child: Child,
     stdout: Arc<Mutex<Vec<String>>>,
     stderr: Arc<Mutex<Vec<String>>>,
+    readers: Vec<tokio::task::JoinHandle<()>>,
     client: reqwest::Client,
     session: String,
 }
@@ -51,12 +52,13 @@ impl ServiceProcess {
             .kill_on_drop(true)
             .spawn()
             .expect("the app binary starts");
-        let stdout = keep(child.stdout.take().unwrap());
-        let stderr = keep(child.stderr.take().unwrap());
+        let (stdout, stdout_reader) = keep(child.stdout.take().unwrap());
+        let (stderr, stderr_reader) = keep(child.stderr.take().unwrap());
         ServiceProcess {
             child,
             stdout,
             stderr,
+            readers: vec![stdout_reader, stderr_reader],
             client: reqwest::Client::new(),
             session: app.app_cookies()["session"].clone(),
         }
@@ -128,25 +130,32 @@ impl ServiceProcess {
         assert!(signalled.success());
     }
 
+    /// Waits for the process to exit and for everything it wrote to be read.
     async fn exit_status(&mut self) -> ExitStatus {
-        tokio::time::timeout(WAIT, self.child.wait())
+        let status = tokio::time::timeout(WAIT, self.child.wait())
             .await
             .unwrap_or_else(|_| panic!("the app did not exit:\n{}", self.output()))
-            .unwrap()
+            .unwrap();
+        for reader in self.readers.drain(..) {
+            reader.await.unwrap();
+        }
+        status
     }
 }
 
-/// Copies the lines of `stream` as they come.
-fn keep(stream: impl AsyncRead + Unpin + Send + 'static) -> Arc<Mutex<Vec<String>>> {
+/// Copies the lines of `stream` as they come, until it ends.
+fn keep(
+    stream: impl AsyncRead + Unpin + Send + 'static,
+) -> (Arc<Mutex<Vec<String>>>, tokio::task::JoinHandle<()>) {
     let lines = Arc::new(Mutex::new(Vec::new()));
     let kept = lines.clone();
-    tokio::spawn(async move {
+    let reader = tokio::spawn(async move {
         let mut reader = BufReader::new(stream).lines();
         while let Ok(Some(line)) = reader.next_line().await {
             kept.lock().unwrap().push(line);
         }
     });
-    lines
+    (lines, reader)
 }
 
 /// A signed-in visitor of `app` whose access token has expired: the next page that needs the
