@@ -13,7 +13,9 @@ use url::Url;
 
 use crate::auth::idp::{IdpClient, IdpSettings};
 use crate::auth::refresh::Refresher;
+use crate::auth::sign_in::MaxAuthAge;
 use crate::auth::{AttemptStore, SessionStore};
+use crate::check;
 use crate::config::{Config, IdpConfig};
 use crate::cookies::CookiePolicy;
 use crate::db;
@@ -31,7 +33,11 @@ pub struct Application {
 }
 
 impl Application {
+    /// With Cognito configured, first checks the user pool against the settings (see
+    /// `check`): a definite misconfiguration stops here, naming the setting; an IdP that does
+    /// not answer is logged and the app starts anyway. The development IdP is not checked.
     pub async fn build(mut config: Config) -> anyhow::Result<Self> {
+        check::before_start_up(&config).await?;
         let listener = TcpListener::bind(config.listen)
             .with_context(|| format!("binding APP_LISTEN {}", config.listen))?;
         let port = listener.local_addr()?.port();
@@ -65,6 +71,7 @@ impl Application {
             config.cookies.max_age,
         ));
         let idp = Arc::new(IdpClient::new(http, &settings)?);
+        let max_auth_age = web::Data::new(MaxAuthAge(config.admin_max_auth_age));
         let state = web::Data::new(AppState {
             base_url: config.base_url.clone(),
             base_path: config.base_path().to_owned(),
@@ -82,6 +89,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(max_auth_age.clone())
                 .app_data(web::FormConfig::default().limit(16 * 1024))
                 // Innermost first: limits refuse before any handler; every error becomes a page;
                 // duplicate cookies are expired on whatever the response ends up being; every
@@ -191,6 +199,8 @@ fn idp_settings(
                 redirect_uri,
                 logout_uri: config.logout_uri.clone(),
                 scopes: config.scopes.clone(),
+                identity_providers: config.identity_providers.clone(),
+                login_hint: config.login_hint.clone(),
             },
             None,
         )),
@@ -217,6 +227,8 @@ fn idp_settings(
                 redirect_uri,
                 logout_uri: config.logout_uri.clone(),
                 scopes: config.scopes.clone(),
+                identity_providers: config.identity_providers.clone(),
+                login_hint: config.login_hint.clone(),
             };
             Ok((settings, Some(idp)))
         }

@@ -2,10 +2,12 @@
 //! with PKCE), keeps every token on the server, and writes every cookie under one cookie policy.
 //!
 //! Arrows run one way: `app` → `web` → `auth` → `db`, with `cookies`, `config`, `secrets` and
-//! `clock` as leaves beneath; `dev_idp` stands apart and is reached only over HTTP.
+//! `clock` as leaves beneath; `dev_idp` stands apart and is reached only over HTTP. `check`
+//! (the configuration checks of `--check` and start-up) sits beside `web`, over `auth`.
 
 pub mod app;
 pub mod auth;
+pub mod check;
 pub mod clock;
 pub mod config;
 pub mod cookies;
@@ -13,4 +15,3 @@ pub mod db;
 pub mod dev_idp;
 pub mod secrets;
 pub mod web;
-

@@ -32,6 +32,11 @@ pub struct IdpSettings {
     pub redirect_uri: Url,
     pub logout_uri: Url,
     pub scopes: Vec<String>,
+    /// The identity providers sign-in offers (`COGNITO_IDENTITY_PROVIDERS`); empty: the IdP's
+    /// own page chooses.
+    pub identity_providers: Vec<String>,
+    /// Sent as `login_hint` with every sign-in but "sign in as someone else".
+    pub login_hint: Option<String>,
 }
 
 /// Cognito's token response carries the ID token beside the standard fields.
@@ -61,6 +66,17 @@ type OAuthClient = oauth2::Client<
     EndpointNotSet,
     EndpointSet,
 >;
+
+/// What a sign-in asks of the authorize endpoint beyond the app's own parameters.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuthorizeOptions<'a> {
+    /// `identity_provider`: go straight to this provider (one of [`IdpClient::identity_providers`]).
+    pub identity_provider: Option<&'a str>,
+    /// `prompt=login`: ask for the password even when the IdP's session could answer at once.
+    pub prompt_login: bool,
+    /// Leave out the configured `login_hint` (the user wants another account).
+    pub without_login_hint: bool,
+}
 
 /// A sign-in about to start: the URL to send the browser to, and what the callback must check.
 pub struct AuthorizeRequest {
@@ -127,8 +143,11 @@ pub struct IdpClient {
     http: reqwest::Client,
     oauth: OAuthClient,
     scopes: Vec<String>,
+    identity_providers: Vec<String>,
+    login_hint: Option<String>,
     client_id: String,
     client_secret: Option<Secret<String>>,
+    domain: Url,
     revoke_url: Url,
     user_info_url: Url,
     logout_url: Url,
@@ -156,8 +175,11 @@ impl IdpClient {
             http,
             oauth,
             scopes: settings.scopes.clone(),
+            identity_providers: settings.identity_providers.clone(),
+            login_hint: settings.login_hint.clone(),
             client_id: settings.client_id.clone(),
             client_secret: settings.client_secret.clone(),
+            domain: settings.domain.clone(),
             revoke_url: settings.domain.join("/oauth2/revoke")?,
             user_info_url: settings.domain.join("/oauth2/userInfo")?,
             logout_url,
@@ -165,17 +187,30 @@ impl IdpClient {
     }
 
     /// A new authorize URL with fresh `state`, `nonce` and PKCE (S256) values.
-    pub fn authorize(&self) -> AuthorizeRequest {
+    pub fn authorize(&self, options: AuthorizeOptions<'_>) -> AuthorizeRequest {
         let state = random_token(32);
         let nonce = random_token(32);
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let (url, _) = self
+        let mut request = self
             .oauth
             .authorize_url(|| CsrfToken::new(state.clone()))
             .add_scopes(self.scopes.iter().cloned().map(Scope::new))
             .set_pkce_challenge(challenge)
-            .add_extra_param("nonce", &nonce)
-            .url();
+            .add_extra_param("nonce", &nonce);
+        if let Some(provider) = options.identity_provider {
+            request = request.add_extra_param("identity_provider", provider);
+        }
+        if options.prompt_login {
+            request = request.add_extra_param("prompt", "login");
+        }
+        if let Some(hint) = self
+            .login_hint
+            .as_deref()
+            .filter(|_| !options.without_login_hint)
+        {
+            request = request.add_extra_param("login_hint", hint);
+        }
+        let (url, _) = request.url();
         AuthorizeRequest {
             url,
             state: Secret::new(state),
@@ -275,6 +310,25 @@ impl IdpClient {
     /// Cognito's `/logout` with `client_id` and `logout_uri`: clears the managed-login session.
     pub fn logout_url(&self) -> &Url {
         &self.logout_url
+    }
+
+    /// `request` sent through Cognito's `/logout` first: with the authorize parameters instead
+    /// of `logout_uri`, Cognito ends its managed-login session and then shows its sign-in page
+    /// for them (docs/cognito-protocol.md §9), so the user can choose another account.
+    pub fn through_logout(
+        &self,
+        mut request: AuthorizeRequest,
+    ) -> anyhow::Result<AuthorizeRequest> {
+        let mut url = self.domain.join("/logout")?;
+        url.set_query(request.url.query());
+        request.url = url;
+        Ok(request)
+    }
+
+    /// The identity providers sign-in offers, in the order configured; empty when the IdP's own
+    /// page chooses.
+    pub fn identity_providers(&self) -> &[String] {
+        &self.identity_providers
     }
 }
 

@@ -1,12 +1,15 @@
-//! The sign-in flow: starting an attempt (PKCE, `state`, `nonce`, `return_to` kept server-side)
-//! and completing it at the callback (state check, code exchange, ID-token verification).
+//! The sign-in flow: starting an attempt (PKCE, `state`, `nonce`, `return_to` kept server-side;
+//! the identity provider chosen, a fresh sign-in asked for) and completing it at the callback
+//! (state check, code exchange, ID-token verification). Also how recent a sign-in `/admin` needs.
+
+use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::auth::attempts::AttemptStore;
 use crate::auth::id_token::IdTokenError;
-use crate::auth::idp::{AuthorizeRequest, IdpClient, TokenError};
-use crate::auth::sessions::SessionStore;
+use crate::auth::idp::{AuthorizeOptions, AuthorizeRequest, IdpClient, TokenError};
+use crate::auth::sessions::{Session, SessionStore};
 use crate::clock;
 use crate::db::sign_in_attempts::{ATTEMPT_TTL_SECONDS, SignInAttempt};
 use crate::secrets::{Secret, constant_time_eq};
@@ -40,6 +43,10 @@ pub enum SignInFailure {
     ExchangeRefused(String),
     #[error("The identity token could not be trusted: {0}.")]
     IdToken(IdTokenError),
+    #[error("This app offers no sign-in with \"{0}\"; choose one of the sign-in options offered.")]
+    UnknownIdentityProvider(String),
+    #[error("A sign-in can ask for prompt=login only, not \"{0}\".")]
+    UnknownPrompt(String),
 }
 
 /// Why `complete` failed: the user's sign-in was refused, or the IdP could not be asked.
@@ -71,22 +78,102 @@ impl std::fmt::Debug for CallbackQuery {
     }
 }
 
-/// Starts a sign-in attempt that comes back to `return_to` (already validated), and returns
-/// where to send the browser.
+/// A sign-in the browser asked for.
+#[derive(Debug, Clone)]
+pub struct SignInRequest {
+    /// Where to go afterwards, already validated.
+    pub return_to: String,
+    /// The identity provider chosen; must be one of those configured.
+    pub identity_provider: Option<String>,
+    /// `prompt` as the browser sent it: only `login` (sign in again even with a live IdP
+    /// session) is accepted.
+    pub prompt: Option<String>,
+    /// Whether the page asked for wants a more recent sign-in than the browser's session has:
+    /// then the IdP is asked for a fresh one (`prompt=login`) as well.
+    pub needs_fresh_sign_in: bool,
+}
+
+/// What the browser does next to sign in.
+pub enum Begun {
+    /// Choose one of the identity providers first: sign-in starts again with one of them.
+    ChooseProvider,
+    /// Go to the IdP.
+    Redirect(AuthorizeRequest),
+}
+
+/// Starts the sign-in `request` asks for, or says that the user must choose a provider first.
+/// A provider or `prompt` this app does not offer is refused, and nothing is started.
 pub async fn begin(
+    idp: &IdpClient,
+    attempts: &AttemptStore,
+    request: SignInRequest,
+) -> Result<Begun, SignInError> {
+    let prompt_login = match request.prompt.as_deref() {
+        None => request.needs_fresh_sign_in,
+        Some("login") => true,
+        Some(other) => return Err(SignInFailure::UnknownPrompt(printable_name(other)).into()),
+    };
+    let offered = idp.identity_providers();
+    let identity_provider = match request.identity_provider.as_deref() {
+        None if offered.is_empty() => None,
+        None => return Ok(Begun::ChooseProvider),
+        Some(name) if offered.iter().any(|offer| offer == name) => Some(name),
+        Some(name) => {
+            return Err(SignInFailure::UnknownIdentityProvider(printable_name(name)).into());
+        }
+    };
+    let options = AuthorizeOptions {
+        identity_provider,
+        prompt_login,
+        without_login_hint: false,
+    };
+    let authorize = idp.authorize(options);
+    remember(attempts, &authorize, request.return_to).await?;
+    Ok(Begun::Redirect(authorize))
+}
+
+/// "Sign in as someone else": a new attempt that goes through the IdP's logout first, so its
+/// managed-login session ends and its sign-in page asks for an account. No `login_hint`: the
+/// point is another account.
+pub async fn begin_as_someone_else(
     idp: &IdpClient,
     attempts: &AttemptStore,
     return_to: String,
 ) -> anyhow::Result<AuthorizeRequest> {
-    let request = idp.authorize();
+    let options = AuthorizeOptions {
+        without_login_hint: true,
+        ..AuthorizeOptions::default()
+    };
+    let authorize = idp.through_logout(idp.authorize(options))?;
+    remember(attempts, &authorize, return_to).await?;
+    Ok(authorize)
+}
+
+/// Keeps what the callback of `request` must check, under the hash of its `state`.
+async fn remember(
+    attempts: &AttemptStore,
+    request: &AuthorizeRequest,
+    return_to: String,
+) -> anyhow::Result<()> {
     let attempt = SignInAttempt {
         pkce_verifier: request.pkce_verifier.expose().clone(),
         nonce: request.nonce.clone(),
         return_to,
         created_at: clock::now(),
     };
-    attempts.put(request.state.expose(), &attempt).await?;
-    Ok(request)
+    attempts.put(request.state.expose(), &attempt).await
+}
+
+/// How recent a sign-in `/admin` requires (`ADMIN_MAX_AUTH_AGE`); `None`: any sign-in will do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MaxAuthAge(pub Option<Duration>);
+
+impl MaxAuthAge {
+    /// Whether `session`'s sign-in is recent enough at `now`.
+    pub fn allows(&self, session: &Session, now: i64) -> bool {
+        self.0
+            .is_none_or(|max_age| session.authenticated_within(max_age, now))
+    }
 }
 
 /// A completed sign-in: the new session's id and where to go next.
@@ -181,6 +268,11 @@ async fn take_attempt(
         return Err(SignInFailure::AttemptExpired.into());
     }
     Ok(attempt)
+}
+
+/// A name from the browser, shortened and stripped of control characters, to be shown back.
+fn printable_name(name: &str) -> String {
+    name.chars().filter(|c| !c.is_control()).take(64).collect()
 }
 
 /// An IdP error code, shortened and stripped to characters OAuth error codes use.

@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
 
+use super::authorize::check_authorize;
 use super::http::{
     Params, State, found, idp_cookie, is_form, json_response, oauth_error, set_cookie, urlencode,
 };
@@ -116,8 +117,9 @@ pub async fn revoke(req: HttpRequest, state: State, body: web::Bytes) -> HttpRes
         .finish()
 }
 
-/// GET /logout: clears the managed-login session, then back to a registered sign-out URL (or on
-/// to the login page, in the `redirect_uri` form).
+/// GET /logout: clears the managed-login session, then back to a registered sign-out URL, or,
+/// in the `redirect_uri` form ("sign out and sign in again"), on to the login page with the
+/// authorize parameters it was given, checked as authorize checks them.
 pub async fn logout(req: HttpRequest, state: State, params: web::Query<Params>) -> HttpResponse {
     state.count("logout");
     if params.get("client_id") != Some(&state.client.client_id) {
@@ -135,6 +137,9 @@ pub async fn logout(req: HttpRequest, state: State, params: web::Query<Params>) 
         }
         found(logout_uri)
     } else if params.contains_key("redirect_uri") && params.contains_key("response_type") {
+        if let Err(location) = check_authorize(&state, &params) {
+            return found(&location);
+        }
         found(&format!("/login?{}", req.query_string()))
     } else {
         return HttpResponse::BadRequest()

@@ -8,8 +8,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
+use crate::auth::sign_in::MaxAuthAge;
 use crate::auth::{Session, SessionError};
 use crate::clock;
 use crate::cookies::{self, SESSION_COOKIE};
@@ -134,7 +135,9 @@ impl FromRequest for Fresh {
 /// A signed-in member of the admins group, judged by the groups of a fresh ID token. When the
 /// IdP cannot be reached, the groups of the last verified token decide for a bounded time
 /// ([`STALE_GROUPS_GRACE_SECONDS`] past that token's expiry) and `notice` says so; after that the
-/// page is the service-unavailable one.
+/// page is the service-unavailable one. With `ADMIN_MAX_AUTH_AGE`, a member whose sign-in is
+/// older is sent to sign in again, as if not signed in; `/auth/sign-in` then asks the IdP for a
+/// fresh sign-in (`prompt=login`) and comes back here.
 pub struct Admin {
     pub session: Session,
     pub notice: Option<&'static str>,
@@ -174,7 +177,21 @@ impl FromRequest for Admin {
             if !session.user.is_admin() {
                 return Err(AppError::Forbidden);
             }
+            if !max_auth_age(&req).allows(&session, clock::now()) {
+                tracing::info!(user = %session.user.sub, "sign-in too old for /admin; asking for a new one");
+                return Err(AppError::NotSignedIn {
+                    stale_cookie: false,
+                });
+            }
             Ok(Admin { session, notice })
         })
     }
+}
+
+/// How recent a sign-in `/admin` requires, as `app::Application` registers it; no limit when
+/// the app was built without one.
+pub fn max_auth_age(req: &HttpRequest) -> MaxAuthAge {
+    req.app_data::<web::Data<MaxAuthAge>>()
+        .map(|age| *age.get_ref())
+        .unwrap_or_default()
 }

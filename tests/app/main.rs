@@ -4,6 +4,7 @@
 mod attacks;
 mod browser;
 mod callback;
+mod check;
 mod control;
 mod cookie_audit;
 mod dev_idp;
@@ -15,6 +16,7 @@ mod id_token;
 mod infra;
 mod process;
 mod properties;
+mod reauth;
 mod refresh;
 mod return_to;
 mod secrets;

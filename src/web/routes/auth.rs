@@ -1,36 +1,124 @@
-use actix_web::cookie::SameSite;
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
+use url::form_urlencoded;
 
-use crate::auth::sign_in::{self, CallbackQuery};
-use crate::auth::{return_to, sign_out as sign_out_flow};
-use crate::cookies::{self, SESSION_COOKIE};
+use crate::auth::idp::AuthorizeRequest;
+use crate::auth::sign_in::{self, Begun, CallbackQuery, MaxAuthAge, SignInRequest};
+use crate::auth::{Session, return_to, sign_out as sign_out_flow};
+use crate::clock;
+use crate::cookies::{self, SESSION_COOKIE, SIGN_IN_COOKIE};
 use crate::secrets::{Secret, constant_time_eq};
-use crate::web::extract::MAX_SESSION_COOKIES;
+use crate::web::extract::{MAX_SESSION_COOKIES, max_auth_age};
 use crate::web::pages::{Layout, add_cookies, page, render, see_other};
 use crate::web::{AppError, AppState, MaybeSignedIn};
 
 #[derive(Deserialize)]
 pub struct SignInQuery {
     return_to: Option<String>,
+    /// One of `COGNITO_IDENTITY_PROVIDERS`; without it, and with providers configured, the
+    /// chooser page.
+    identity_provider: Option<String>,
+    /// `login`: ask the IdP for a fresh sign-in.
+    prompt: Option<String>,
 }
 
-/// GET /auth/sign-in: starts a sign-in attempt and sends the browser to the IdP. Attempts
-/// already in flight in this browser (other tabs) stay valid beside it.
+/// GET /auth/sign-in: starts a sign-in attempt and sends the browser to the IdP, or, when
+/// `COGNITO_IDENTITY_PROVIDERS` lists providers and none was chosen, shows one button for each.
+/// Attempts already in flight in this browser (other tabs) stay valid beside it.
 pub async fn sign_in(
     req: HttpRequest,
     state: web::Data<AppState>,
+    MaybeSignedIn(session): MaybeSignedIn,
     query: web::Query<SignInQuery>,
 ) -> Result<HttpResponse, AppError> {
     let return_to = return_to::or_default(query.return_to.as_deref(), &state.base_url);
-    let request = sign_in::begin(&state.idp, &state.attempts, return_to).await?;
+    let request = SignInRequest {
+        needs_fresh_sign_in: needs_fresh_sign_in(&req, &state, session.as_ref(), &return_to),
+        return_to,
+        identity_provider: query.identity_provider.clone(),
+        prompt: query.prompt.clone(),
+    };
+    match sign_in::begin(&state.idp, &state.attempts, request.clone()).await? {
+        Begun::ChooseProvider => render(&SignInPage::new(&state, session.as_ref(), &request)),
+        Begun::Redirect(authorize) => Ok(redirect_to_idp(&req, &state, &authorize)),
+    }
+}
+
+/// The redirect to the IdP for `authorize`, with this browser's sign-ins in flight plus it.
+fn redirect_to_idp(
+    req: &HttpRequest,
+    state: &AppState,
+    authorize: &AuthorizeRequest,
+) -> HttpResponse {
     let mut in_flight = cookies::sign_in_states(req.headers());
-    in_flight.push(request.state.expose().clone());
-    let mut response = see_other(request.url.as_str());
+    in_flight.push(authorize.state.expose().clone());
+    let mut response = see_other(authorize.url.as_str());
     add_cookies(&mut response, [state.policy.sign_in_attempts(&in_flight)]);
-    Ok(response)
+    response
+}
+
+/// Whether a sign-in that comes back to `return_to` must be a fresh one: the browser is signed
+/// in, but too long ago for `/admin`, where it is going. (That is how `/admin` sends such a
+/// browser here: as if it were not signed in, coming back to `/admin`.)
+fn needs_fresh_sign_in(
+    req: &HttpRequest,
+    state: &AppState,
+    session: Option<&Session>,
+    return_to: &str,
+) -> bool {
+    let admin = state.path("/admin");
+    let to_admin = return_to
+        .strip_prefix(&admin)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['?', '#']));
+    let max_age: MaxAuthAge = max_auth_age(req);
+    to_admin && session.is_some_and(|session| !max_age.allows(session, clock::now()))
+}
+
+/// `templates/sign_in.html`: one button per identity provider of `COGNITO_IDENTITY_PROVIDERS`.
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+pub struct SignInPage {
+    layout: Layout,
+    /// Each provider's button: its label and the sign-in it starts.
+    providers: Vec<(String, String)>,
+}
+
+page!(SignInPage);
+
+impl SignInPage {
+    fn new(state: &AppState, session: Option<&Session>, request: &SignInRequest) -> Self {
+        let providers = state
+            .idp
+            .identity_providers()
+            .iter()
+            .map(|name| {
+                let mut query = form_urlencoded::Serializer::new(String::new());
+                query
+                    .append_pair("identity_provider", name)
+                    .append_pair("return_to", &request.return_to);
+                if let Some(prompt) = &request.prompt {
+                    query.append_pair("prompt", prompt);
+                }
+                let href = format!("{}?{}", state.path("/auth/sign-in"), query.finish());
+                (provider_label(name), href)
+            })
+            .collect();
+        Self {
+            layout: Layout::new(state, session),
+            providers,
+        }
+    }
+}
+
+/// The button text for a provider; `COGNITO` is the user pool's own accounts.
+fn provider_label(name: &str) -> String {
+    match name {
+        "COGNITO" => "Sign in with a username and password".to_owned(),
+        other => format!("Sign in with {other}"),
+    }
 }
 
 /// GET /auth/callback: the IdP sends the browser back here with a code (or an error).
@@ -98,9 +186,19 @@ page!(ContinuePage);
 #[derive(Deserialize)]
 pub struct SignOutForm {
     csrf_token: Secret<String>,
+    /// `sign-in`: "Sign in as someone else", a new sign-in once signed out here and at the IdP.
+    then: Option<AfterSignOut>,
 }
 
-/// POST /auth/sign-out: revokes, deletes the session, expires every cookie, then Cognito's logout.
+#[derive(Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+enum AfterSignOut {
+    SignIn,
+}
+
+/// POST /auth/sign-out: revokes, deletes the session, expires every cookie, then Cognito's
+/// logout. With `then=sign-in`, Cognito's logout goes on to its sign-in page for a new attempt
+/// of ours ("Sign in as someone else").
 pub async fn sign_out(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -110,16 +208,25 @@ pub async fn sign_out(
     if !same_origin(&req, &state) {
         return Err(AppError::CsrfRejected);
     }
-    let home = state.path("/");
-    let location = match &session {
+    match &session {
         Some(session)
             if constant_time_eq(form.csrf_token.expose(), session.csrf_token.expose()) =>
         {
             sign_out_flow::sign_out(&state.idp, &state.sessions, session).await?;
-            state.idp.logout_url().as_str()
         }
         Some(_) => return Err(AppError::CsrfRejected),
         // Already signed out (another tab, or an expired session): still leave a clean jar.
+        None => {}
+    }
+    if form.then == Some(AfterSignOut::SignIn) {
+        let return_to = return_to::or_default(None, &state.base_url);
+        let authorize =
+            sign_in::begin_as_someone_else(&state.idp, &state.attempts, return_to).await?;
+        return Ok(signed_out_to_sign_in(&state, &authorize));
+    }
+    let home = state.path("/");
+    let location = match session {
+        Some(_) => state.idp.logout_url().as_str(),
         None => home.as_str(),
     };
     let mut response = see_other(location);
@@ -127,8 +234,30 @@ pub async fn sign_out(
     Ok(response)
 }
 
+/// Every cookie expired but the sign-in cookie of the policy's own scope, which now holds
+/// `authorize`'s `state` alone; then on to the IdP.
+fn signed_out_to_sign_in(state: &AppState, authorize: &AuthorizeRequest) -> HttpResponse {
+    let scope = state.policy.scope();
+    let rewritten = |cookie: &Cookie<'_>| {
+        cookie.name() == SIGN_IN_COOKIE
+            && cookie.domain() == scope.domain.as_deref()
+            && cookie.path() == Some(scope.path.as_str())
+    };
+    let expired = state
+        .policy
+        .expire_everywhere()
+        .into_iter()
+        .filter(|cookie| !rewritten(cookie));
+    let sign_in = state
+        .policy
+        .sign_in_attempts(std::slice::from_ref(authorize.state.expose()));
+    let mut response = see_other(authorize.url.as_str());
+    add_cookies(&mut response, expired.chain([sign_in]));
+    response
+}
+
 /// The request's `Origin`, when the browser sent one, is the app's own.
-fn same_origin(req: &HttpRequest, state: &AppState) -> bool {
+pub(super) fn same_origin(req: &HttpRequest, state: &AppState) -> bool {
     match req.headers().get(header::ORIGIN) {
         None => true,
         Some(origin) => origin
