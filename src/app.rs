@@ -218,6 +218,9 @@ fn idp_settings(
                 access_token_ttl: dev.access_token_ttl,
                 data_dir: data_dir.to_owned(),
                 client: client.clone(),
+                refresh_rotation: dev.refresh_rotation,
+                rotation_grace: dev.rotation_grace,
+                identity_providers: config.identity_providers.clone(),
             })?;
             let settings = IdpSettings {
                 domain: idp.url.clone(),

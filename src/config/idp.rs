@@ -38,6 +38,11 @@ pub struct DevIdpConfig {
     pub listen: SocketAddr,
     /// Lifetime of the access and ID tokens it issues.
     pub access_token_ttl: Duration,
+    /// Whether every refresh returns a new refresh token, as a Cognito app client with
+    /// refresh-token rotation does.
+    pub refresh_rotation: bool,
+    /// How long a rotated-out refresh token still works after its first use (0 to 60 seconds).
+    pub rotation_grace: Duration,
 }
 
 const DOMAIN_EXAMPLE: &str = "https://myapp.auth.eu-west-1.amazoncognito.com";
@@ -96,7 +101,38 @@ fn parse_dev_idp(get: &impl Fn(&str) -> Option<String>) -> Result<DevIdpConfig, 
     Ok(DevIdpConfig {
         listen,
         access_token_ttl,
+        refresh_rotation: parse_refresh_rotation(get("DEV_IDP_REFRESH_ROTATION"))?,
+        rotation_grace: parse_rotation_grace(get("DEV_IDP_ROTATION_GRACE_SECONDS"))?,
     })
+}
+
+/// `DEV_IDP_REFRESH_ROTATION`: `on` or `off` (the default, as Cognito's), in any case.
+fn parse_refresh_rotation(value: Option<String>) -> Result<bool, ConfigError> {
+    match value.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("off") => Ok(false),
+        Some("on") => Ok(true),
+        Some(other) => Err(error(
+            "DEV_IDP_REFRESH_ROTATION",
+            format!("{other:?} is not one of on, off"),
+            "on",
+        )),
+    }
+}
+
+/// `DEV_IDP_ROTATION_GRACE_SECONDS`: 0 (the default) to 60, the range of Cognito's
+/// `RetryGracePeriodSeconds`.
+fn parse_rotation_grace(value: Option<String>) -> Result<Duration, ConfigError> {
+    let Some(value) = value else {
+        return Ok(Duration::ZERO);
+    };
+    match value.parse::<u64>() {
+        Ok(seconds @ 0..=60) => Ok(Duration::from_secs(seconds)),
+        _ => Err(error(
+            "DEV_IDP_ROTATION_GRACE_SECONDS",
+            format!("{value:?} is not a whole number of seconds from 0 to 60"),
+            "30",
+        )),
+    }
 }
 
 /// `COGNITO_DOMAIN`: a bare origin.
@@ -222,6 +258,79 @@ mod tests {
                 "DEV_IDP_ACCESS_TOKEN_TTL",
                 vec![("DEV_IDP_ACCESS_TOKEN_TTL", "1h")],
             ),
+            (
+                "DEV_IDP_REFRESH_ROTATION",
+                vec![("DEV_IDP_REFRESH_ROTATION", "yes")],
+            ),
+            (
+                "DEV_IDP_REFRESH_ROTATION",
+                vec![("DEV_IDP_REFRESH_ROTATION", "enabled")],
+            ),
+            (
+                "DEV_IDP_ROTATION_GRACE_SECONDS",
+                vec![("DEV_IDP_ROTATION_GRACE_SECONDS", "61")],
+            ),
+            (
+                "DEV_IDP_ROTATION_GRACE_SECONDS",
+                vec![("DEV_IDP_ROTATION_GRACE_SECONDS", "-1")],
+            ),
+            (
+                "DEV_IDP_ROTATION_GRACE_SECONDS",
+                vec![("DEV_IDP_ROTATION_GRACE_SECONDS", "30s")],
+            ),
         ]);
+    }
+
+    /// The development IdP's settings, which must be the development IdP's.
+    fn dev_idp(vars: &[(&str, &str)]) -> DevIdpConfig {
+        match parse(vars).unwrap().idp {
+            IdpConfig::Development(dev) => dev,
+            IdpConfig::Cognito(_) => panic!("expected the development IdP"),
+        }
+    }
+
+    #[test]
+    fn refresh_rotation_is_off_with_no_grace_unless_set() {
+        let dev = dev_idp(&[]);
+
+        assert!(!dev.refresh_rotation);
+        assert_eq!(dev.rotation_grace, Duration::ZERO);
+    }
+
+    #[test]
+    fn refresh_rotation_takes_on_or_off_in_any_case_and_a_grace_of_0_to_60_seconds() {
+        let cases = [
+            (("on", "0"), (true, 0)),
+            (("ON", "60"), (true, 60)),
+            (("Off", "30"), (false, 30)),
+        ];
+
+        for ((rotation, grace), expected) in cases {
+            let dev = dev_idp(&[
+                ("DEV_IDP_REFRESH_ROTATION", rotation),
+                ("DEV_IDP_ROTATION_GRACE_SECONDS", grace),
+            ]);
+
+            assert_eq!(
+                (dev.refresh_rotation, dev.rotation_grace),
+                (expected.0, Duration::from_secs(expected.1)),
+                "DEV_IDP_REFRESH_ROTATION={rotation} DEV_IDP_ROTATION_GRACE_SECONDS={grace}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_rotation_setting_is_one_line_with_an_example() {
+        let rotation = parse(&[("DEV_IDP_REFRESH_ROTATION", "yes")]).unwrap_err();
+        let grace = parse(&[("DEV_IDP_ROTATION_GRACE_SECONDS", "90")]).unwrap_err();
+
+        assert_eq!(
+            rotation.to_string(),
+            r#"DEV_IDP_REFRESH_ROTATION: "yes" is not one of on, off (e.g. DEV_IDP_REFRESH_ROTATION=on)"#
+        );
+        assert_eq!(
+            grace.to_string(),
+            r#"DEV_IDP_ROTATION_GRACE_SECONDS: "90" is not a whole number of seconds from 0 to 60 (e.g. DEV_IDP_ROTATION_GRACE_SECONDS=30)"#
+        );
     }
 }

@@ -185,7 +185,7 @@ mod tests {
     use super::*;
 
     /// Every setting the app reads.
-    const SETTINGS: [&str; 22] = [
+    const SETTINGS: [&str; 24] = [
         "APP_BASE_URL",
         "APP_LISTEN",
         "DATABASE_URL",
@@ -206,6 +206,8 @@ mod tests {
         "COOKIE_LEGACY_SCOPES",
         "DEV_IDP_LISTEN",
         "DEV_IDP_ACCESS_TOKEN_TTL",
+        "DEV_IDP_REFRESH_ROTATION",
+        "DEV_IDP_ROTATION_GRACE_SECONDS",
         "ADMIN_MAX_AUTH_AGE",
         "RUST_LOG",
     ];
@@ -300,6 +302,8 @@ mod tests {
         };
         assert_eq!(dev.listen, "127.0.0.1:9090".parse().unwrap());
         assert_eq!(dev.access_token_ttl, Duration::from_secs(3600));
+        assert!(!dev.refresh_rotation);
+        assert_eq!(dev.rotation_grace, Duration::ZERO);
         assert_eq!(
             config.cookies,
             CookieSettings {

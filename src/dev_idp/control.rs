@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use actix_web::{HttpResponse, guard, web};
 use serde::{Deserialize, Serialize};
@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::discovery::DiscoveryFault;
 use super::forgery::Forgery;
 use super::http::State;
+use super::rotation::MAX_GRACE;
 use super::state::IdpState;
 use super::users;
 
@@ -80,9 +81,18 @@ impl DevIdpControl {
         *self.0.forgery.lock().expect("forgery lock") = Some(forgery);
     }
 
-    /// Cognito's refresh-token rotation: every refresh returns a new refresh token and retires the old.
+    /// Cognito's refresh-token rotation: every refresh returns a new refresh token, which expires
+    /// when the original would have, and the submitted one stops working once the grace period
+    /// ([`Self::set_rotation_grace`]) after its first use has passed.
     pub fn set_refresh_rotation(&self, on: bool) {
-        self.0.refresh_rotation.store(on, Ordering::SeqCst);
+        self.0.rotation.set_on(on);
+    }
+
+    /// How long a rotated-out refresh token still works after its first use, so a client whose
+    /// answer got lost can retry (Cognito's `RetryGracePeriodSeconds`): at most 60 seconds, a
+    /// longer one is cut to 60; zero retires it at once.
+    pub fn set_rotation_grace(&self, grace: Duration) {
+        self.0.rotation.set_grace(grace);
     }
 
     /// Puts the demo user `username` in exactly `groups` from now on (an empty list: in none), as
@@ -175,10 +185,21 @@ async fn rotate_keys(state: State) -> HttpResponse {
 #[derive(Deserialize)]
 struct Rotation {
     on: bool,
+    /// Left out: the grace period stays as it is.
+    grace_seconds: Option<u64>,
 }
 
 async fn refresh_rotation(state: State, body: web::Json<Rotation>) -> HttpResponse {
-    control(state).set_refresh_rotation(body.on);
+    let grace = body.grace_seconds.map(Duration::from_secs);
+    if grace.is_some_and(|grace| grace > MAX_GRACE) {
+        return HttpResponse::BadRequest()
+            .json(serde_json::json!({ "error": "grace_seconds must be from 0 to 60" }));
+    }
+    let control = control(state);
+    if let Some(grace) = grace {
+        control.set_rotation_grace(grace);
+    }
+    control.set_refresh_rotation(body.on);
     HttpResponse::NoContent().finish()
 }
 

@@ -7,6 +7,7 @@ use ring::hmac;
 use serde::{Deserialize, Serialize};
 
 use super::keys::{KeySet, SigningKey};
+use super::users::DEMO_USERS;
 
 /// What is wrong with the next ID token the token endpoint issues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,10 +31,12 @@ pub enum Forgery {
     IssuedInFuture,
     NoNonce,
     WrongNonce,
+    /// Correctly signed, but naming another demo user's `sub` than the one signed in.
+    OtherSubject,
 }
 
 impl Forgery {
-    /// Changes the claims this forgery is about; `None` when the claims stay as they are.
+    /// Changes the claims this forgery is about; a forgery of the signature leaves them as they are.
     pub fn adjust_claims(self, claims: &mut serde_json::Value, now: i64) {
         match self {
             Self::WrongIssuer => {
@@ -52,6 +55,12 @@ impl Forgery {
                 claims.as_object_mut().map(|object| object.remove("nonce"));
             }
             Self::WrongNonce => claims["nonce"] = "not-the-nonce-of-this-sign-in".into(),
+            Self::OtherSubject => {
+                let own = claims["sub"].as_str().unwrap_or_default().to_owned();
+                if let Some(other) = DEMO_USERS.iter().find(|user| user.sub != own) {
+                    claims["sub"] = other.sub.into();
+                }
+            }
             _ => {}
         }
     }

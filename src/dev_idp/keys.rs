@@ -12,7 +12,8 @@ use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
 use rsa::traits::PublicKeyParts;
 use serde::{Deserialize, Serialize};
 
-use crate::secrets::{random_token, write_private_file};
+use super::files;
+use crate::secrets::{random_bytes, write_private_file};
 
 /// One RSA key pair, as stored and as published.
 #[derive(Clone)]
@@ -82,29 +83,32 @@ struct StoredKeys {
 
 impl KeySet {
     pub fn generate() -> Self {
-        let mut refresh_key = [0u8; 32];
-        let random = URL_SAFE_NO_PAD
-            .decode(random_token(32))
-            .expect("random_token is base64url");
-        refresh_key.copy_from_slice(&random);
         Self {
             id_keys: vec![SigningKey::generate()],
             access_keys: vec![SigningKey::generate()],
-            refresh_key,
+            refresh_key: random_bytes(32).try_into().expect("32 random bytes"),
         }
     }
 
-    /// Reads the keys from `dir`, generating and storing them on first start.
+    /// Reads the keys from `dir`, generating and storing them on first start. Only a missing file
+    /// is replaced: new keys would make every token issued so far invalid, so a file that cannot
+    /// be read or parsed stops start-up with one line naming it.
     pub fn load_or_create(dir: &Path) -> anyhow::Result<Self> {
+        const CONSEQUENCE: &str = "makes every token issued so far invalid";
         let path = Self::path(dir);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Self::parse(&text).with_context(|| format!("reading {}", path.display())),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+        match files::read_if_present(&path, CONSEQUENCE)? {
+            Some(text) => Self::parse(&text).map_err(|error| {
+                files::damaged(
+                    &path,
+                    &format!("does not hold the development IdP's keys ({error:#})"),
+                    CONSEQUENCE,
+                )
+            }),
+            None => {
                 let keys = Self::generate();
                 keys.save(dir)?;
                 Ok(keys)
             }
-            Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
         }
     }
 
@@ -124,13 +128,17 @@ impl KeySet {
     }
 
     fn parse(text: &str) -> anyhow::Result<Self> {
-        let stored: StoredKeys = serde_json::from_str(text)?;
+        let stored: StoredKeys = serde_json::from_str(text).context("not their JSON")?;
         let decode = |keys: &[String]| -> anyhow::Result<Vec<SigningKey>> {
             keys.iter()
-                .map(|der| SigningKey::from_der(STANDARD.decode(der)?))
+                .map(|der| {
+                    SigningKey::from_der(STANDARD.decode(der).context("a key is not base64")?)
+                })
                 .collect()
         };
-        let refresh_key = STANDARD.decode(&stored.refresh_key)?;
+        let refresh_key = STANDARD
+            .decode(&stored.refresh_key)
+            .context("the refresh key is not base64")?;
         let id_keys = decode(&stored.id_keys)?;
         let access_keys = decode(&stored.access_keys)?;
         anyhow::ensure!(
@@ -168,5 +176,41 @@ impl KeySet {
             .map(SigningKey::jwk)
             .collect();
         serde_json::json!({ "keys": keys })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_keys_file_that_does_not_parse_stops_start_up_naming_it_and_stays_as_it_was() {
+        let cases = [
+            ("not JSON", "{ truncated"),
+            (
+                "no signing keys",
+                r#"{"id_keys":[],"access_keys":[],"refresh_key":"AAAA"}"#,
+            ),
+            (
+                "a key that is not base64",
+                r#"{"id_keys":["%%"],"access_keys":["%%"],"refresh_key":""}"#,
+            ),
+        ];
+
+        for (case, contents) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let path = KeySet::path(dir.path());
+            std::fs::write(&path, contents).unwrap();
+
+            let error = KeySet::load_or_create(dir.path()).err();
+
+            let line = error.map(|e| e.to_string()).unwrap_or_default();
+            assert!(
+                line.starts_with(&format!("{}: does not hold", path.display())),
+                "{case}: {line}"
+            );
+            assert!(!line.contains('\n'), "{case}: one line: {line}");
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), contents, "{case}");
+        }
     }
 }

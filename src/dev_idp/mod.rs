@@ -3,19 +3,24 @@
 //! as Cognito (see `docs/cognito-protocol.md`). The app reaches it only over HTTP.
 //!
 //! It also has a control surface that Cognito has not, under `/_dev/` on its own port (never on
-//! the app's): call counts, failure switches, revocation of a user's tokens and key rotation.
+//! the app's): call counts, failure switches, revocation of a user's tokens, key rotation,
+//! refresh-token rotation and forged ID tokens.
 //!
 //! One module per endpoint group: `authorize` and `login` (the browser's way in), `token`,
 //! `account` (userInfo, revoke, logout), `discovery`, and `control`; `routes` is the table.
+//! Beside them: `keys` and `tokens` (what it signs and seals), `rotation` (refresh-token rotation),
+//! `state`, and `files` (what it keeps in the data folder).
 
 mod account;
 mod authorize;
 mod control;
 mod discovery;
+mod files;
 mod forgery;
 mod http;
 mod keys;
 mod login;
+mod rotation;
 mod routes;
 mod state;
 mod token;
@@ -76,8 +81,15 @@ impl fmt::Debug for DevClient {
 pub struct DevIdpOptions {
     pub listen: SocketAddr,
     pub access_token_ttl: Duration,
+    /// Where its keys, revocations and rotated-out refresh tokens are kept.
     pub data_dir: PathBuf,
     pub client: DevClient,
+    /// Refresh-token rotation on at start (switchable at run time through [`DevIdpControl`]).
+    pub refresh_rotation: bool,
+    /// How long a rotated-out refresh token still works after its first use; at most 60 seconds.
+    pub rotation_grace: Duration,
+    /// The pool's external identity providers, by the names `identity_provider=` accepts.
+    pub identity_providers: Vec<String>,
 }
 
 /// A running development IdP.
@@ -98,14 +110,7 @@ impl DevIdp {
         let url = Url::parse(&format!("http://{address}")).context("the development IdP's URL")?;
         let issuer = format!("http://{address}/{POOL_ID}");
         let keys = KeySet::load_or_create(&options.data_dir)?;
-        let state = Arc::new(IdpState::new(
-            issuer.clone(),
-            options.client.clone(),
-            options.access_token_ttl,
-            options.data_dir,
-            keys,
-            Vec::new(),
-        ));
+        let state = Arc::new(IdpState::new(issuer.clone(), &options, keys)?);
         let data = web::Data::from(state.clone());
         let server = HttpServer::new(move || {
             App::new()

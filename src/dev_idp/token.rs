@@ -12,6 +12,7 @@ use ring::digest::{SHA256, digest};
 
 use super::control::TokenFailure;
 use super::http::{Params, State, is_form, json_response, oauth_error};
+use super::rotation::Admission;
 use super::state::IdpState;
 use super::tokens::{self, Mint, REFRESH_TOKEN_TTL_SECONDS, RefreshGrant};
 use super::users;
@@ -129,26 +130,23 @@ fn refresh_grant(state: &IdpState, client_id: &str, params: &Params) -> HttpResp
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", None);
     };
     let keys = state.keys();
-    let grant = tokens::open_refresh_token(&keys, token).filter(|grant| {
-        grant.client_id == client_id && grant.exp > now() && !state.is_revoked(grant)
-    });
+    let grant = tokens::open_refresh_token(&keys, token)
+        .filter(|grant| grant.client_id == client_id && grant.exp > now());
     let Some(grant) = grant else {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", None);
     };
     let Some(user) = users::by_sub(&grant.sub) else {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", None);
     };
-    // Rotation: a new refresh token for the remaining lifetime; the submitted one is retired.
-    let rotated = state
-        .refresh_rotation
-        .load(std::sync::atomic::Ordering::SeqCst)
-        .then(|| {
-            state.revoke(&grant.jti);
-            RefreshGrant {
-                jti: tokens::uuid(),
-                ..grant.clone()
-            }
-        });
+    // The rotated token keeps the original's `exp`: Cognito's rotation never lengthens a session.
+    let rotated = match state.admit_refresh(&grant) {
+        Admission::Refused => return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", None),
+        Admission::Keep => None,
+        Admission::Rotate => Some(RefreshGrant {
+            jti: tokens::uuid(),
+            ..grant.clone()
+        }),
+    };
     let groups = state.groups_of(user);
     let mint = Mint {
         issuer: &state.issuer,
@@ -224,4 +222,122 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
             .map(|(_, v)| v.into_owned())
     };
     Some((unescape(id)?, unescape(secret)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::OnceLock;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::dev_idp::keys::KeySet;
+    use crate::dev_idp::{CLIENT_ID, DevClient, DevIdpOptions, users::DEMO_USERS};
+
+    /// RSA keys take a moment to generate: once for these tests.
+    fn keys() -> KeySet {
+        static KEYS: OnceLock<KeySet> = OnceLock::new();
+        KEYS.get_or_init(KeySet::generate).clone()
+    }
+
+    fn state(dir: &std::path::Path, rotation: bool) -> IdpState {
+        let options = DevIdpOptions {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            access_token_ttl: Duration::from_secs(3600),
+            data_dir: dir.to_owned(),
+            client: DevClient {
+                client_id: CLIENT_ID.to_owned(),
+                client_secret: None,
+                callback_urls: vec![],
+                logout_urls: vec![],
+            },
+            refresh_rotation: rotation,
+            rotation_grace: Duration::ZERO,
+            identity_providers: vec![],
+        };
+        IdpState::new("http://127.0.0.1/pool".into(), &options, keys()).unwrap()
+    }
+
+    /// A refresh token of the first demo user that expires at `exp`.
+    fn refresh_token(state: &IdpState, exp: i64) -> (RefreshGrant, String) {
+        let grant = RefreshGrant {
+            jti: tokens::uuid(),
+            origin_jti: tokens::uuid(),
+            sub: DEMO_USERS[0].sub.to_owned(),
+            client_id: CLIENT_ID.to_owned(),
+            scope: "openid".to_owned(),
+            auth_time: now(),
+            exp,
+        };
+        let token = tokens::seal_refresh_token(&state.keys(), &grant);
+        (grant, token)
+    }
+
+    async fn refresh(state: &IdpState, token: &str) -> (StatusCode, serde_json::Value) {
+        let params = Params::from([
+            ("grant_type".to_owned(), "refresh_token".to_owned()),
+            ("refresh_token".to_owned(), token.to_owned()),
+        ]);
+        let response = refresh_grant(state, CLIENT_ID, &params);
+        let status = response.status();
+        let body = actix_web::body::to_bytes(response.into_body())
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_rotated_refresh_token_expires_when_the_original_would_have() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path(), true);
+        let exp = now() + 1234;
+        let (original, token) = refresh_token(&state, exp);
+
+        let (status, body) = refresh(&state, &token).await;
+        let (again, refused) = refresh(&state, &token).await;
+
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let rotated = body["refresh_token"].as_str().expect("a rotated token");
+        let rotated = tokens::open_refresh_token(&state.keys(), rotated).unwrap();
+        assert_eq!(
+            rotated.exp, exp,
+            "the original's expiry, not a new lifetime"
+        );
+        assert_ne!(rotated.jti, original.jti);
+        assert_eq!(
+            RefreshGrant {
+                jti: original.jti.clone(),
+                ..rotated
+            },
+            original,
+            "everything else carries over"
+        );
+        assert_eq!(
+            (again, refused),
+            (
+                StatusCode::BAD_REQUEST,
+                serde_json::json!({"error": "invalid_grant"})
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refresh_token_past_its_expiry_is_refused_with_or_without_rotation() {
+        let dir = tempfile::tempdir().unwrap();
+
+        for rotation in [false, true] {
+            let state = state(dir.path(), rotation);
+            let (_, token) = refresh_token(&state, now() - 1);
+
+            let (status, body) = refresh(&state, &token).await;
+
+            assert_eq!(
+                (status, body),
+                (
+                    StatusCode::BAD_REQUEST,
+                    serde_json::json!({"error": "invalid_grant"})
+                ),
+                "rotation {rotation}"
+            );
+        }
+    }
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::forgery::Forgery;
 use super::keys::KeySet;
 use super::users::DemoUser;
-use crate::secrets::random_token;
+use crate::secrets::{random_bytes, random_token};
 
 /// The first segment of every Cognito refresh token: `{"cty":"JWT","enc":"A256GCM","alg":"RSA-OAEP"}`.
 const REFRESH_HEADER: &str = "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiUlNBLU9BRVAifQ";
@@ -107,12 +107,9 @@ pub fn mint(keys: &KeySet, m: &Mint<'_>) -> (String, Option<String>) {
 pub fn seal_refresh_token(keys: &KeySet, grant: &RefreshGrant) -> String {
     let key =
         LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &keys.refresh_key).expect("a 32-byte key"));
-    let nonce_text = random_token(NONCE_LEN);
-    let nonce_bytes: [u8; NONCE_LEN] = URL_SAFE_NO_PAD
-        .decode(&nonce_text)
-        .expect("base64url")
+    let nonce_bytes: [u8; NONCE_LEN] = random_bytes(NONCE_LEN)
         .try_into()
-        .expect("12 bytes");
+        .expect("NONCE_LEN random bytes");
     let mut buffer = serde_json::to_vec(grant).expect("a grant serialises");
     let tag = key
         .seal_in_place_separate_tag(
@@ -123,8 +120,9 @@ pub fn seal_refresh_token(keys: &KeySet, grant: &RefreshGrant) -> String {
         .expect("sealing fits in memory");
     // Five segments like Cognito's JWE; the second (an encrypted key there) is random filler here.
     format!(
-        "{REFRESH_HEADER}.{}.{nonce_text}.{}.{}",
+        "{REFRESH_HEADER}.{}.{}.{}.{}",
         random_token(256),
+        URL_SAFE_NO_PAD.encode(nonce_bytes),
         URL_SAFE_NO_PAD.encode(&buffer),
         URL_SAFE_NO_PAD.encode(tag.as_ref())
     )
@@ -152,8 +150,7 @@ pub fn open_refresh_token(keys: &KeySet, token: &str) -> Option<RefreshGrant> {
 
 /// A random UUID (version 4) in its usual text form.
 pub fn uuid() -> String {
-    let bytes = URL_SAFE_NO_PAD.decode(random_token(16)).expect("base64url");
-    let mut b: [u8; 16] = bytes.try_into().expect("16 bytes");
+    let mut b: [u8; 16] = random_bytes(16).try_into().expect("16 random bytes");
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let hex: String = b.iter().map(|byte| format!("{byte:02x}")).collect();
@@ -165,6 +162,15 @@ pub fn uuid() -> String {
         &hex[16..20],
         &hex[20..32]
     )
+}
+
+/// Whether `text` has the shape of [`uuid`]'s output (the ids the IdP keeps in its files).
+pub fn is_uuid(text: &str) -> bool {
+    text.len() == 36
+        && text.char_indices().all(|(index, c)| match index {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
 }
 
 /// OIDC `at_hash`: the left half of SHA-256 of the access token, base64url.
@@ -192,5 +198,49 @@ mod tests {
         assert_eq!(id.len(), 36);
         assert_eq!(id.as_bytes()[14], b'4');
         assert_eq!(id.matches('-').count(), 4);
+        assert!(is_uuid(&id), "{id}");
+    }
+
+    #[test]
+    fn only_the_uuid_shape_counts_as_a_token_id() {
+        let cases = [
+            "0b7c6a3e-2f1d-4e5a-9b8c-7d6e5f4a3b2c",
+            "0b7c6a3e-2f1d-4e5a-9b8c-7d6e5f4a3b2",
+            "0b7c6a3e-2f1d-4e5a-9b8c-7d6e5f4a3b2g",
+            "0b7c6a3e2f1d-4e5a-9b8c-7d6e5f4a3b2c-",
+            "",
+        ];
+
+        let verdicts = cases.map(is_uuid);
+
+        assert_eq!(verdicts, [true, false, false, false, false], "{cases:?}");
+    }
+
+    #[test]
+    fn a_sealed_refresh_token_opens_to_its_grant_and_not_with_another_key() {
+        let keys = KeySet {
+            id_keys: vec![],
+            access_keys: vec![],
+            refresh_key: [7; 32],
+        };
+        let other = KeySet {
+            refresh_key: [8; 32],
+            ..keys.clone()
+        };
+        let grant = RefreshGrant {
+            jti: uuid(),
+            origin_jti: uuid(),
+            sub: "sub".into(),
+            client_id: "client".into(),
+            scope: "openid".into(),
+            auth_time: 1,
+            exp: 2,
+        };
+
+        let token = seal_refresh_token(&keys, &grant);
+
+        assert_eq!(open_refresh_token(&keys, &token), Some(grant));
+        assert_eq!(open_refresh_token(&other, &token), None);
+        assert_eq!(token.split('.').count(), 5);
     }
 }

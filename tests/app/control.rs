@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
-use crate::dev_idp::authorize_url;
-use crate::helpers::{Fetch, spawn_app};
+use crate::dev_idp::{authorize_url, sign_in_at_idp, token_request};
+use crate::helpers::{Fetch, assert_redirect_to, spawn_app};
 
 /// A client that sends [`cognito_web::dev_idp::CONTROL_HEADER`] on every request.
 fn control_client() -> reqwest::Client {
@@ -181,4 +181,87 @@ async fn discovery_faults_and_identity_providers_switch_over_http() {
             .starts_with("/login?"),
         "a provider of the pool goes on to the login page"
     );
+}
+
+#[tokio::test]
+async fn refresh_rotation_switches_over_http_with_an_optional_grace() {
+    let app = spawn_app().await;
+    let client = control_client();
+    let rotation = |body: Value| {
+        client
+            .post(app.idp_url.join("/_dev/refresh-rotation").unwrap())
+            .json(&body)
+            .fetch()
+    };
+    let refresh = |token: String| {
+        let app = &app;
+        async move {
+            token_request(
+                app,
+                &[("grant_type", "refresh_token"), ("refresh_token", &token)],
+            )
+            .await
+        }
+    };
+    let original = sign_in_at_idp(&app, "demo", &[]).await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let too_long = rotation(json!({"on": true, "grace_seconds": 61})).await;
+    let (still_off, unrotated) = refresh(original.clone()).await;
+    let with_grace = rotation(json!({"on": true, "grace_seconds": 60})).await;
+    let (first, rotated) = refresh(original.clone()).await;
+    let (retry, _) = refresh(original.clone()).await;
+    let without_grace = rotation(json!({"on": true, "grace_seconds": 0})).await;
+    let (late, refused) = refresh(original.clone()).await;
+    let grace_kept = rotation(json!({"on": true})).await;
+    let newer = rotated["refresh_token"].as_str().unwrap().to_owned();
+    let (newer_first, _) = refresh(newer.clone()).await;
+    let (newer_again, _) = refresh(newer).await;
+
+    assert_eq!(too_long.status(), 400, "Cognito's grace is 0 to 60 seconds");
+    assert_eq!(still_off, 200);
+    assert!(
+        unrotated.get("refresh_token").is_none(),
+        "a refused switch changes nothing: {unrotated}"
+    );
+    let switched = [
+        with_grace.status(),
+        without_grace.status(),
+        grace_kept.status(),
+    ];
+    assert_eq!(switched.map(|s| s.as_u16()), [204, 204, 204]);
+    assert_eq!((first, retry), (200, 200), "within the 60 s grace");
+    assert_eq!((late, refused), (400, json!({"error": "invalid_grant"})));
+    assert_eq!(
+        (newer_first, newer_again),
+        (200, 400),
+        "without grace_seconds the grace stays 0"
+    );
+}
+
+#[tokio::test]
+async fn an_other_subject_id_token_at_refresh_ends_the_session() {
+    let app = spawn_app().await;
+    app.sign_in_as("demo").await;
+
+    let forge = control_client()
+        .post(app.idp_url.join("/_dev/forge-next-id-token").unwrap())
+        .json(&json!({"forgery": "other_subject"}))
+        .fetch()
+        .await;
+    app.expire_access_tokens().await;
+    let refreshed = app.get("/account").await;
+    let after = app.get("/account").await;
+
+    assert_eq!(forge.status(), 204);
+    assert_redirect_to(&refreshed, "/auth/sign-in?return_to=%2Faccount");
+    assert_eq!(
+        refreshed.set_cookie("session").value(),
+        "",
+        "the session ends, it does not become the other user's"
+    );
+    assert_redirect_to(&after, "/auth/sign-in?return_to=%2Faccount");
+    assert_eq!(app.idp.count("token:refresh_token"), 1);
 }

@@ -6,10 +6,14 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cognito_web::dev_idp::{CLIENT_ID, DiscoveryFault};
+use cognito_web::app::Application;
+use cognito_web::config::Config;
+use cognito_web::dev_idp::users::DEMO_USERS;
+use cognito_web::dev_idp::{CLIENT_ID, DiscoveryFault, Forgery};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 
-use crate::helpers::{Fetch, Reply, TestApp, password_of, spawn_app};
+use crate::helpers::{Fetch, Reply, TestApp, password_of, shared_keys, spawn_app, spawn_app_with};
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -55,7 +59,8 @@ async fn code_and_verifier(app: &TestApp) -> (String, String) {
     (code, verifier.0)
 }
 
-async fn token_request(app: &TestApp, form: &[(&str, &str)]) -> (u16, Value) {
+/// A request to the IdP's token endpoint as the app's client: the status and the JSON body.
+pub async fn token_request(app: &TestApp, form: &[(&str, &str)]) -> (u16, Value) {
     let response = client()
         .post(idp(app, "/oauth2/token"))
         .basic_auth(CLIENT_ID, Some(&app.client_secret))
@@ -91,7 +96,7 @@ pub fn authorize_url(app: &TestApp, extra: &[(&str, &str)]) -> String {
 }
 
 /// The `code` of the IdP's redirect back to the app's callback.
-fn code_of(reply: &Reply) -> String {
+pub fn code_of(reply: &Reply) -> String {
     let location = reply.location();
     assert_eq!(
         location.path(),
@@ -108,7 +113,7 @@ fn code_of(reply: &Reply) -> String {
 }
 
 /// The tokens for a code from [`authorize_url`].
-async fn exchange(app: &TestApp, code: &str) -> Value {
+pub async fn exchange(app: &TestApp, code: &str) -> Value {
     let callback = callback(app);
     let form = [
         ("grant_type", "authorization_code"),
@@ -143,7 +148,7 @@ async fn login_form(app: &TestApp, extra: &[(&str, &str)]) -> Reply {
 }
 
 /// Signs `username` in at the IdP's form: the tokens of that sign-in.
-async fn sign_in_at_idp(app: &TestApp, username: &str, extra: &[(&str, &str)]) -> Value {
+pub async fn sign_in_at_idp(app: &TestApp, username: &str, extra: &[(&str, &str)]) -> Value {
     let login = login_form(app, extra).await;
     let back = app
         .submit_login(&login, username, password_of(username))
@@ -824,4 +829,165 @@ async fn discovery_faults_make_the_issuer_documents_answer_wrongly() {
     );
     assert_eq!(healed_discovery["issuer"], app.issuer.as_str());
     assert_eq!(rs256_keys(&healed_jwks), 2);
+}
+
+#[tokio::test]
+async fn without_rotation_a_refresh_returns_no_refresh_token_and_the_original_keeps_working() {
+    let app = spawn_app().await;
+    let tokens = sign_in_at_idp(&app, "demo", &[]).await;
+
+    let first = refresh(&app, &tokens).await;
+    let second = refresh(&app, &tokens).await;
+
+    assert!(first.get("refresh_token").is_none(), "{first}");
+    assert!(second.get("refresh_token").is_none(), "{second}");
+}
+
+#[tokio::test]
+async fn the_identity_providers_setting_makes_the_dev_pool_know_them_at_start() {
+    let app = spawn_app_with(&[("COGNITO_IDENTITY_PROVIDERS", "Google,CorporateSAML")]).await;
+
+    let google = login_form(&app, &[("identity_provider", "Google")]).await;
+    let saml = client()
+        .get(authorize_url(
+            &app,
+            &[("identity_provider", "CorporateSAML")],
+        ))
+        .fetch()
+        .await;
+    let unknown = client()
+        .get(authorize_url(&app, &[("identity_provider", "Facebook")]))
+        .fetch()
+        .await;
+
+    assert!(
+        google.body.contains("Signing in with Google"),
+        "{}",
+        google.body
+    );
+    let location =
+        |response: &reqwest::Response| response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location(&saml).starts_with("/login?"),
+        "{}",
+        location(&saml)
+    );
+    assert!(
+        location(&unknown).starts_with("/error?error=unknown_identity_provider"),
+        "only the providers named: {}",
+        location(&unknown)
+    );
+}
+
+#[tokio::test]
+async fn an_other_subject_forgery_names_another_demo_user_in_a_correctly_signed_id_token() {
+    let app = spawn_app().await;
+    let jwks = client()
+        .get(format!("{}/.well-known/jwks.json", app.issuer))
+        .fetch_json()
+        .await;
+
+    app.idp.forge_next_id_token(Forgery::OtherSubject);
+    let forged = sign_in_at_idp(&app, "demo", &[]).await;
+    let honest = refresh(&app, &forged).await;
+
+    let id_token = forged["id_token"].as_str().unwrap();
+    let kid = jwt_part(id_token, 0)["kid"].clone();
+    let jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|key| key["kid"] == kid)
+        .expect("signed by a published key");
+    let key =
+        DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap())
+            .unwrap();
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_audience(&[CLIENT_ID]);
+    validation.set_issuer(&[&app.issuer]);
+    let claims = jsonwebtoken::decode::<Value>(id_token, &key, &validation)
+        .expect("the forged token verifies")
+        .claims;
+    let (demo, admin) = (DEMO_USERS[0].sub, DEMO_USERS[1].sub);
+    assert_eq!(claims["sub"], admin, "another demo user's sub");
+    assert_eq!(claims["cognito:username"], "demo", "only the sub is forged");
+    assert_eq!(
+        jwt_part(forged["access_token"].as_str().unwrap(), 1)["sub"],
+        demo,
+        "the access token is honest"
+    );
+    assert_eq!(id_claims(&honest)["sub"], demo, "only the next ID token");
+}
+
+/// The settings `spawn_app` uses, on `dir`, without starting anything.
+fn config_in(dir: &std::path::Path) -> Config {
+    let database_url = format!("sqlite://{}", dir.join("app.db").display());
+    let vars = HashMap::from([
+        ("APP_LISTEN", "127.0.0.1:0".to_owned()),
+        ("APP_BASE_URL", "http://localhost:0".to_owned()),
+        ("DEV_IDP_LISTEN", "127.0.0.1:0".to_owned()),
+        ("DATABASE_URL", database_url),
+    ]);
+    Config::from_lookup(|name| vars.get(name).cloned()).unwrap()
+}
+
+#[tokio::test]
+async fn a_damaged_file_of_the_idp_stops_start_up_with_one_line_naming_it_and_is_left_alone() {
+    cognito_web::auth::http::install_crypto_provider();
+    let cases = [
+        ("dev-idp-keys.json", r#"{"id_keys": ["#),
+        (
+            "dev-idp-keys.json",
+            r#"{"id_keys":[],"access_keys":[],"refresh_key":""}"#,
+        ),
+        ("dev-idp-revoked.txt", "not a token id\n"),
+        (
+            "dev-idp-rotated.txt",
+            "0b7c6a3e-2f1d-4e5a-9b8c-7d6e5f4a3b2c yesterday\n",
+        ),
+    ];
+
+    for (file, contents) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        if file != "dev-idp-keys.json" {
+            shared_keys().save(dir.path()).unwrap();
+        }
+        let path = dir.path().join(file);
+        std::fs::write(&path, contents).unwrap();
+
+        let built = Application::build(config_in(dir.path())).await;
+
+        let line = format!("{:#}", built.err().expect("start-up stops"));
+        assert!(
+            line.starts_with(&format!("{}: ", path.display())),
+            "{file} {contents:?}: {line}"
+        );
+        assert!(line.contains("fix or delete it"), "{file}: {line}");
+        assert!(!line.contains('\n'), "{file}: one line: {line}");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            contents,
+            "{file}: left as it was"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_missing_keys_file_is_created_and_kept_for_the_next_start() {
+    cognito_web::auth::http::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dev-idp-keys.json");
+
+    let first = Application::build(config_in(dir.path())).await.unwrap();
+    let created = std::fs::read_to_string(&path).unwrap();
+    drop(first);
+    let second = Application::build(config_in(dir.path())).await.unwrap();
+
+    assert!(created.contains("refresh_key"), "{created}");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        created,
+        "the second start reads the keys, it does not replace them"
+    );
+    drop(second);
 }

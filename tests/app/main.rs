@@ -19,5 +19,6 @@ mod properties;
 mod reauth;
 mod refresh;
 mod return_to;
+mod rotation;
 mod secrets;
 mod startup;
