@@ -17,6 +17,13 @@ use crate::secrets::{Secret, TokenCipher, hash, random_token};
 /// The group whose members may open `/admin`.
 pub const ADMIN_GROUP: &str = "admins";
 
+/// How much of the browser's User-Agent a session keeps, in characters.
+pub const MAX_USER_AGENT_CHARS: usize = 200;
+
+/// How stale a session's `last_seen_at` may get before a read of its row writes it again: the
+/// page of sessions shows it to the minute, and a write per request would cost every request.
+pub const LAST_SEEN_EVERY_SECONDS: i64 = 60;
+
 /// Who is signed in, from the verified ID token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -61,6 +68,12 @@ pub struct SessionData {
     pub refresh_lease_until: i64,
     /// When the session ends at the latest (the cookie's Max-Age from sign-in).
     pub expires_at: i64,
+    /// The id `/account/sessions` names the session by; neither the cookie's value nor its hash.
+    pub public_id: String,
+    /// The browser's User-Agent at sign-in, cut to [`MAX_USER_AGENT_CHARS`].
+    pub user_agent: String,
+    /// When a request last used the session, to [`LAST_SEEN_EVERY_SECONDS`].
+    pub last_seen_at: i64,
     sealed: SealedTokens,
 }
 
@@ -105,6 +118,9 @@ impl Session {
             refresh_count,
             refresh_lease_until,
             expires_at,
+            public_id,
+            user_agent,
+            last_seen_at,
         } = row;
         Self(Arc::new(SessionData {
             id_hash,
@@ -122,6 +138,9 @@ impl Session {
             refresh_count,
             refresh_lease_until,
             expires_at,
+            public_id,
+            user_agent,
+            last_seen_at,
             sealed: SealedTokens {
                 id_token,
                 access_token,
@@ -197,13 +216,15 @@ impl SessionStore {
         }
     }
 
-    /// Starts a session for a verified sign-in and returns the id for its cookie. The id is new
-    /// every time: an id the browser had before signing in is never the session after it.
+    /// Starts a session for a verified sign-in from a browser that sent `user_agent`, and returns
+    /// the id for its cookie. The id is new every time: an id the browser had before signing in
+    /// is never the session after it.
     pub async fn start(
         &self,
         claims: &IdTokenClaims,
         tokens: &TokenSet,
         access_expires_at: i64,
+        user_agent: &str,
     ) -> anyhow::Result<String> {
         let id = random_token(32);
         let id_hash = hash(&id);
@@ -231,6 +252,9 @@ impl SessionStore {
             refresh_count: 0,
             refresh_lease_until: 0,
             expires_at: now.saturating_add(self.max_age_seconds),
+            public_id: random_token(16),
+            user_agent: shortened_user_agent(user_agent),
+            last_seen_at: now,
             id_hash,
         };
         db::sessions::insert(&self.pool, &row).await?;
@@ -239,13 +263,56 @@ impl SessionStore {
 
     /// The live session whose cookie carries `id`, if any: from the cache when it read the row
     /// recently, else from the database.
+    ///
+    /// A read from the database also keeps `last_seen_at` to the minute: the cache lets at most
+    /// one read a second through per session, and of those, one a minute writes.
     pub async fn find(&self, id: &str) -> anyhow::Result<Option<Session>> {
         let id_hash = hash(id);
         let now = clock::now();
         if let Some(session) = self.cache.get(&id_hash, now) {
             return Ok(Some(session));
         }
-        self.read(&id_hash, now).await
+        let row = match db::sessions::find(&self.pool, &id_hash, now).await? {
+            Some(row) => Some(self.seen(row, now).await),
+            None => None,
+        };
+        Ok(self.remember(&id_hash, row))
+    }
+
+    /// `row`, its `last_seen_at` moved to `now` when it is more than
+    /// [`LAST_SEEN_EVERY_SECONDS`] old. A failed write is logged and costs only the last-seen time.
+    async fn seen(&self, mut row: SessionRow, now: i64) -> SessionRow {
+        let stale_before = now.saturating_sub(LAST_SEEN_EVERY_SECONDS);
+        if row.last_seen_at >= stale_before {
+            return row;
+        }
+        match db::sessions::touch(&self.pool, &row.id_hash, now, stale_before).await {
+            Ok(true) => row.last_seen_at = now,
+            // Another process wrote it a moment ago; the next read has its time.
+            Ok(false) => {}
+            Err(error) => {
+                tracing::warn!(user = %row.user_sub, error = %error, "last seen time not written");
+            }
+        }
+        row
+    }
+
+    /// The live sessions of the user `sub`, the most recently signed in first, as the database
+    /// holds them now. For the page of sessions; the cache is neither read nor filled.
+    pub async fn list_for_user(&self, sub: &str) -> anyhow::Result<Vec<Session>> {
+        let rows = db::sessions::list_for_user(&self.pool, sub, clock::now()).await?;
+        Ok(rows.into_iter().map(Session::from_row).collect())
+    }
+
+    /// The live session of the user `sub` that `public_id` names. Another user's session is not
+    /// found, whatever its id, so a guessed or copied id reaches nobody else's session.
+    pub async fn find_by_public_id(
+        &self,
+        sub: &str,
+        public_id: &str,
+    ) -> anyhow::Result<Option<Session>> {
+        let row = db::sessions::find_by_public_id(&self.pool, sub, public_id, clock::now()).await?;
+        Ok(row.map(Session::from_row))
     }
 
     /// The session as the database holds it now, bypassing the cache (and refreshing it).
@@ -254,14 +321,18 @@ impl SessionStore {
     }
 
     async fn read(&self, id_hash: &str, now: i64) -> anyhow::Result<Option<Session>> {
-        let session = db::sessions::find(&self.pool, id_hash, now)
-            .await?
-            .map(Session::from_row);
+        let row = db::sessions::find(&self.pool, id_hash, now).await?;
+        Ok(self.remember(id_hash, row))
+    }
+
+    /// What the database just said about the session of `id_hash`, as the cache keeps it.
+    fn remember(&self, id_hash: &str, row: Option<SessionRow>) -> Option<Session> {
+        let session = row.map(Session::from_row);
         match &session {
             Some(session) => self.cache.put(session),
             None => self.cache.remove(id_hash),
         }
-        Ok(session)
+        session
     }
 
     /// Ends `session`.
@@ -410,6 +481,16 @@ impl SessionStore {
     }
 }
 
+/// The User-Agent as a session keeps it: control characters dropped, cut to
+/// [`MAX_USER_AGENT_CHARS`] (it is shown back to the user, and any browser may send any length).
+fn shortened_user_agent(user_agent: &str) -> String {
+    user_agent
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_USER_AGENT_CHARS)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -466,5 +547,116 @@ mod tests {
                 .decrypt(&sealed, &TokenColumn::Access.context("other"))
                 .is_err()
         );
+    }
+
+    async fn store() -> (SessionStore, tempfile::TempDir) {
+        let (pool, dir) = crate::db::tests::test_pool().await;
+        let cipher = TokenCipher::new(&Secret::new(vec![7; 64]));
+        let store = SessionStore::new(pool, cipher, std::time::Duration::from_secs(86_400));
+        (store, dir)
+    }
+
+    /// A row of `sub`, signed in `ago` seconds before now and seen then.
+    fn row_of(sub: &str, id_hash: &str, ago: i64) -> SessionRow {
+        let signed_in_at = clock::now() - ago;
+        let mut row = test_row(id_hash, signed_in_at, signed_in_at + 3600, 2);
+        row.user_sub = sub.into();
+        row
+    }
+
+    #[tokio::test]
+    async fn a_session_starts_with_a_public_id_of_its_own_and_a_shortened_user_agent() {
+        let (store, _dir) = store().await;
+        let claims: IdTokenClaims = serde_json::from_value(serde_json::json!({
+            "sub": "sub-1", "cognito:username": "demo", "token_use": "id", "iat": 0, "exp": 0,
+        }))
+        .unwrap();
+        let tokens = TokenSet {
+            id_token: Secret::new("id".into()),
+            access_token: Secret::new("access".into()),
+            refresh_token: Some(Secret::new("refresh".into())),
+            expires_in: std::time::Duration::from_secs(3600),
+        };
+        let long = format!("Mozilla/5.0\n{}", "x".repeat(500));
+
+        let first = store.start(&claims, &tokens, 0, &long).await.unwrap();
+        let second = store
+            .start(&claims, &tokens, 0, "curl/8.5.0")
+            .await
+            .unwrap();
+
+        let first = store.find(&first).await.unwrap().unwrap();
+        let second = store.find(&second).await.unwrap().unwrap();
+        assert_eq!(first.user_agent.chars().count(), MAX_USER_AGENT_CHARS);
+        assert!(
+            first.user_agent.starts_with("Mozilla/5.0x"),
+            "no control characters"
+        );
+        assert_eq!(second.user_agent, "curl/8.5.0");
+        assert_ne!(first.public_id, second.public_id);
+        for session in [&first, &second] {
+            assert_eq!(session.public_id.len(), 22, "128 random bits");
+            assert_ne!(session.public_id, session.id_hash);
+            assert!((session.last_seen_at - clock::now()).abs() <= 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_users_sessions_are_listed_newest_first_without_other_users() {
+        let (store, _dir) = store().await;
+        for row in [
+            row_of("sub-1", "old", 200),
+            row_of("sub-1", "new", 100),
+            row_of("sub-2", "other", 50),
+        ] {
+            db::sessions::insert(&store.pool, &row).await.unwrap();
+        }
+
+        let listed = store.list_for_user("sub-1").await.unwrap();
+
+        let hashes: Vec<&str> = listed.iter().map(|s| s.id_hash.as_str()).collect();
+        assert_eq!(hashes, ["new", "old"]);
+        assert_eq!(listed[0].public_id, "public-new");
+    }
+
+    #[tokio::test]
+    async fn a_public_id_finds_a_session_of_its_own_user_only() {
+        let (store, _dir) = store().await;
+        db::sessions::insert(&store.pool, &row_of("sub-1", "h", 10))
+            .await
+            .unwrap();
+
+        let own = store.find_by_public_id("sub-1", "public-h").await.unwrap();
+        let others = store.find_by_public_id("sub-2", "public-h").await.unwrap();
+        let by_hash = store.find_by_public_id("sub-1", "h").await.unwrap();
+
+        assert_eq!(own.map(|s| s.id_hash.clone()), Some("h".to_owned()));
+        assert!(others.is_none() && by_hash.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_read_from_the_database_writes_last_seen_only_when_it_is_a_minute_old() {
+        let (store, _dir) = store().await;
+        let mut recent = row_of("sub-1", &hash("recent"), 0);
+        recent.last_seen_at = clock::now() - 30;
+        let mut stale = row_of("sub-1", &hash("stale"), 0);
+        stale.last_seen_at = clock::now() - 61;
+        for row in [&recent, &stale] {
+            db::sessions::insert(&store.pool, row).await.unwrap();
+        }
+
+        let recent_seen = store.find("recent").await.unwrap().unwrap().last_seen_at;
+        let stale_seen = store.find("stale").await.unwrap().unwrap().last_seen_at;
+
+        assert_eq!(
+            recent_seen, recent.last_seen_at,
+            "not written within the minute"
+        );
+        assert!(stale_seen >= clock::now() - 1, "brought up to now");
+        let stored = db::sessions::find(&store.pool, &hash("stale"), clock::now())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.last_seen_at, stale_seen, "and written");
     }
 }

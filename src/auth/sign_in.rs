@@ -184,13 +184,15 @@ pub struct SignedInNow {
 
 /// Completes one of the attempts this browser started (`browser_states`, from its sign-in
 /// cookie). The answer's `state` must be one of them, even when it reports an error: an answer
-/// that is not this browser's changes nothing of its sign-ins in flight.
+/// that is not this browser's changes nothing of its sign-ins in flight. The new session keeps
+/// the browser's `user_agent`, for the page of sessions.
 pub async fn complete(
     idp: &IdpClient,
     attempts: &AttemptStore,
     sessions: &SessionStore,
     browser_states: &[String],
     query: &CallbackQuery,
+    user_agent: &str,
 ) -> Result<SignedInNow, SignInError> {
     let attempt = take_attempt(attempts, browser_states, query).await?;
     if let Some(error) = &query.error {
@@ -224,7 +226,12 @@ pub async fn complete(
             other => SignInFailure::IdToken(other).into(),
         })?;
     let session_id = sessions
-        .start(&claims, &tokens, tokens.expires_at(clock::now()))
+        .start(
+            &claims,
+            &tokens,
+            tokens.expires_at(clock::now()),
+            user_agent,
+        )
         .await?;
     tracing::info!(user = %claims.sub, "signed in");
     Ok(SignedInNow {

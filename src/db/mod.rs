@@ -33,6 +33,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "keep the sign in time",
         include_str!("../../migrations/0003_keep_the_sign_in_time.sql"),
     ),
+    (
+        4,
+        "list a users sessions",
+        include_str!("../../migrations/0004_list_a_users_sessions.sql"),
+    ),
 ];
 
 #[derive(Debug)]

@@ -25,6 +25,12 @@ pub struct SessionRow {
     /// Unix seconds until which a refresh holds the lease; 0 or past when none does.
     pub refresh_lease_until: i64,
     pub expires_at: i64,
+    /// The id `/account/sessions` names the session by: random, neither the cookie nor its hash.
+    pub public_id: String,
+    /// The browser's User-Agent at sign-in, already cut short.
+    pub user_agent: String,
+    /// When the session was last used, to the minute (see [`touch`]).
+    pub last_seen_at: i64,
 }
 
 impl std::fmt::Debug for SessionRow {
@@ -67,6 +73,9 @@ impl<'r> FromRow<'r, SqliteRow> for SessionRow {
             refresh_count: row.try_get("refresh_count")?,
             refresh_lease_until: row.try_get("refresh_lease_until")?,
             expires_at: row.try_get("expires_at")?,
+            public_id: row.try_get("public_id")?,
+            user_agent: row.try_get("user_agent")?,
+            last_seen_at: row.try_get("last_seen_at")?,
         })
     }
 }
@@ -75,7 +84,7 @@ macro_rules! columns {
     () => {
         "id_hash, user_sub, username, email, groups, csrf_token, id_token, access_token, refresh_token, \
          access_expires_at, signed_in_at, auth_time, last_refresh_at, refresh_count, refresh_lease_until, \
-         expires_at"
+         expires_at, public_id, user_agent, last_seen_at"
     };
 }
 
@@ -87,8 +96,9 @@ pub async fn insert(pool: &SqlitePool, row: &SessionRow) -> sqlx::Result<()> {
         .await?;
     sqlx::query(
         "insert into sessions (id_hash, user_sub, username, email, groups, csrf_token, id_token, access_token, \
-         refresh_token, access_expires_at, signed_in_at, auth_time, last_refresh_at, refresh_count, expires_at) \
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         refresh_token, access_expires_at, signed_in_at, auth_time, last_refresh_at, refresh_count, expires_at, \
+         public_id, user_agent, last_seen_at) \
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&row.id_hash)
     .bind(&row.user_sub)
@@ -105,6 +115,9 @@ pub async fn insert(pool: &SqlitePool, row: &SessionRow) -> sqlx::Result<()> {
     .bind(row.last_refresh_at)
     .bind(row.refresh_count)
     .bind(row.expires_at)
+    .bind(&row.public_id)
+    .bind(&row.user_agent)
+    .bind(row.last_seen_at)
     .execute(pool)
     .await?;
     Ok(())
@@ -121,6 +134,62 @@ pub async fn find(pool: &SqlitePool, id_hash: &str, now: i64) -> sqlx::Result<Op
     .bind(now)
     .fetch_optional(pool)
     .await
+}
+
+/// The sessions of `user_sub` that have not ended by `now`, the most recently signed in first.
+pub async fn list_for_user(
+    pool: &SqlitePool,
+    user_sub: &str,
+    now: i64,
+) -> sqlx::Result<Vec<SessionRow>> {
+    sqlx::query_as::<_, SessionRow>(concat!(
+        "select ",
+        columns!(),
+        " from sessions where user_sub = ? and expires_at > ? order by signed_in_at desc, public_id"
+    ))
+    .bind(user_sub)
+    .bind(now)
+    .fetch_all(pool)
+    .await
+}
+
+/// The session of `user_sub` with this public id, if it has not ended by `now`. Another user's
+/// session is not found, whatever its id.
+pub async fn find_by_public_id(
+    pool: &SqlitePool,
+    user_sub: &str,
+    public_id: &str,
+    now: i64,
+) -> sqlx::Result<Option<SessionRow>> {
+    sqlx::query_as::<_, SessionRow>(concat!(
+        "select ",
+        columns!(),
+        " from sessions where public_id = ? and user_sub = ? and expires_at > ?"
+    ))
+    .bind(public_id)
+    .bind(user_sub)
+    .bind(now)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Sets the session's `last_seen_at` to `now` if it is older than `stale_before`; whether it
+/// wrote. The condition is in the statement, so processes that read the same stale row write it
+/// once between them.
+pub async fn touch(
+    pool: &SqlitePool,
+    id_hash: &str,
+    now: i64,
+    stale_before: i64,
+) -> sqlx::Result<bool> {
+    let result =
+        sqlx::query("update sessions set last_seen_at = ? where id_hash = ? and last_seen_at < ?")
+            .bind(now)
+            .bind(id_hash)
+            .bind(stale_before)
+            .execute(pool)
+            .await?;
+    Ok(result.rows_affected() == 1)
 }
 
 /// Deletes the session; whether there was one.
@@ -284,6 +353,9 @@ pub(crate) fn test_row(
         refresh_count: 0,
         refresh_lease_until: 0,
         expires_at: signed_in_at + 86_400,
+        public_id: format!("public-{id_hash}"),
+        user_agent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0".into(),
+        last_seen_at: signed_in_at,
     }
 }
 
@@ -466,5 +538,108 @@ mod tests {
         }
 
         assert_eq!(seen, [1000, 1000, 1200]);
+    }
+
+    #[tokio::test]
+    async fn a_users_sessions_are_listed_without_ended_ones_or_other_users() {
+        let (pool, _dir) = test_pool().await;
+        insert(&pool, &row("a", 1000)).await.unwrap();
+        insert(&pool, &row("b", 1100)).await.unwrap();
+        let mut ended = row("c", 900);
+        ended.expires_at = 1050;
+        insert(&pool, &ended).await.unwrap();
+        let mut other_user = row("d", 1200);
+        other_user.user_sub = "someone-else".into();
+        insert(&pool, &other_user).await.unwrap();
+
+        let listed = list_for_user(&pool, "sub", 1101).await.unwrap();
+
+        let hashes: Vec<&str> = listed.iter().map(|row| row.id_hash.as_str()).collect();
+        assert_eq!(
+            hashes,
+            ["b", "a"],
+            "the newest first; neither ended nor others'"
+        );
+        assert_eq!(listed[0], row("b", 1100), "every column read back");
+    }
+
+    #[tokio::test]
+    async fn a_session_is_found_by_its_public_id_only_for_its_own_user() {
+        let (pool, _dir) = test_pool().await;
+        insert(&pool, &row("a", 1000)).await.unwrap();
+
+        let own = find_by_public_id(&pool, "sub", "public-a", 1001)
+            .await
+            .unwrap();
+        let others = find_by_public_id(&pool, "someone-else", "public-a", 1001)
+            .await
+            .unwrap();
+        let unknown = find_by_public_id(&pool, "sub", "public-x", 1001)
+            .await
+            .unwrap();
+        let by_hash = find_by_public_id(&pool, "sub", "a", 1001).await.unwrap();
+        let ended = find_by_public_id(&pool, "sub", "public-a", 1000 + 86_400)
+            .await
+            .unwrap();
+
+        assert_eq!(own.map(|row| row.id_hash), Some("a".to_owned()));
+        assert_eq!((others, unknown, by_hash, ended), (None, None, None, None));
+    }
+
+    #[tokio::test]
+    async fn public_ids_are_unique() {
+        let (pool, _dir) = test_pool().await;
+        insert(&pool, &row("a", 1000)).await.unwrap();
+        let mut twin = row("b", 1000);
+        twin.public_id = "public-a".into();
+
+        assert!(insert(&pool, &twin).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn last_seen_is_written_only_when_older_than_asked() {
+        let (pool, _dir) = test_pool().await;
+        insert(&pool, &row("a", 1000)).await.unwrap();
+
+        let fresh = touch(&pool, "a", 1030, 1000).await.unwrap();
+        let stale = touch(&pool, "a", 1070, 1010).await.unwrap();
+        let again = touch(&pool, "a", 1071, 1011).await.unwrap();
+
+        assert!(!fresh && stale && !again);
+        let seen = find(&pool, "a", 1071).await.unwrap().unwrap().last_seen_at;
+        assert_eq!(seen, 1070);
+    }
+
+    #[tokio::test]
+    async fn sessions_started_before_public_ids_each_get_one_of_their_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+        let pool = SqlitePool::connect(&url).await.unwrap();
+        let (before, added) = crate::db::MIGRATIONS.split_at(3);
+        for &(_, _, sql) in before {
+            sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+        }
+        for id_hash in ["a", "b"] {
+            sqlx::query(
+                "insert into sessions (id_hash, user_sub, username, groups, csrf_token, id_token, \
+                 access_token, refresh_token, access_expires_at, signed_in_at, last_refresh_at, \
+                 expires_at) values (?, 'sub', 'demo', '', 'csrf', x'01', x'02', x'03', 2000, 1000, \
+                 1500, 90000)",
+            )
+            .bind(id_hash)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+
+        sqlx::raw_sql(added[0].2).execute(&pool).await.unwrap();
+
+        let rows = list_for_user(&pool, "sub", 1001).await.unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_ne!(rows[0].public_id, rows[1].public_id);
+        for row in &rows {
+            assert_eq!(row.public_id.len(), 32, "128 random bits in hex");
+            assert_eq!((row.user_agent.as_str(), row.last_seen_at), ("", 1500));
+        }
     }
 }

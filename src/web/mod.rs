@@ -10,6 +10,7 @@ pub mod middleware;
 pub mod pages;
 pub mod routes;
 pub mod state;
+pub mod user_agent;
 
 pub use errors::AppError;
 pub use extract::{Admin, Fresh, MaybeSignedIn, SignedIn};

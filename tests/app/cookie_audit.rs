@@ -31,6 +31,7 @@ async fn walk(app: &TestApp, username: &str) {
     for (path, status) in [
         ("/", 200),
         ("/account", 303),
+        ("/account/sessions", 303),
         ("/admin", 303),
         ("/diagnostics/cookies", 200),
         ("/healthz", 200),
@@ -50,6 +51,7 @@ async fn walk(app: &TestApp, username: &str) {
     for (path, status) in [
         ("/", 200),
         ("/account", 200),
+        ("/account/sessions", 200),
         ("/admin", 403),
         ("/diagnostics/cookies", 200),
         ("/nope", 404),
@@ -57,6 +59,10 @@ async fn walk(app: &TestApp, username: &str) {
         visit(app, path, status).await;
     }
     assert_eq!(app.post_sign_out("wrong-token").await.status, 403);
+    assert_eq!(
+        app.post_sign_out_other_sessions("wrong-token").await.status,
+        403
+    );
     app.expire_access_tokens().await;
     visit(app, "/account", 200).await;
     app.idp.fail_token_endpoint(TokenFailure {

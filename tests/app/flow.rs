@@ -176,6 +176,7 @@ async fn every_page_carries_the_cookie_policy_as_json() {
     for path in [
         "/",
         "/account",
+        "/account/sessions",
         "/admin",
         "/diagnostics/cookies",
         "/no-such-page",

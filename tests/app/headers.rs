@@ -22,6 +22,7 @@ async fn sample_pages(app: &crate::helpers::TestApp) -> Vec<Reply> {
     for path in [
         "/",
         "/account",
+        "/account/sessions",
         "/admin",
         "/diagnostics/cookies",
         "/static/app.css",
@@ -113,9 +114,19 @@ async fn authenticated_pages_and_auth_redirects_are_never_stored() {
     ];
     let callback = app.callback_url("demo", None).await;
     replies.push(app.get(callback.as_str()).await);
-    for path in ["/", "/account", "/admin", "/diagnostics/cookies"] {
+    for path in [
+        "/",
+        "/account",
+        "/account/sessions",
+        "/admin",
+        "/diagnostics/cookies",
+    ] {
         replies.push(app.get(path).await);
     }
+    replies.push(
+        app.post_sign_out_other_sessions(&app.csrf_token().await)
+            .await,
+    );
     replies.push(app.post_sign_out(&app.csrf_token().await).await);
     replies.push(app.get("/auth/callback?code=x&state=y").await);
 

@@ -716,6 +716,27 @@ impl Visitor {
         self.post_form("/auth/sign-out", &[("csrf_token", csrf_token)])
             .await
     }
+
+    pub async fn get_account_sessions(&self) -> Reply {
+        self.get("/account/sessions").await
+    }
+
+    /// POST /account/sessions/{public_id}/sign-out.
+    pub async fn post_session_sign_out(&self, public_id: &str, csrf_token: &str) -> Reply {
+        self.post_form(
+            &format!("/account/sessions/{public_id}/sign-out"),
+            &[("csrf_token", csrf_token)],
+        )
+        .await
+    }
+
+    pub async fn post_sign_out_other_sessions(&self, csrf_token: &str) -> Reply {
+        self.post_form(
+            "/account/sessions/sign-out-others",
+            &[("csrf_token", csrf_token)],
+        )
+        .await
+    }
 }
 
 #[cfg(test)]

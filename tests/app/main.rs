@@ -21,4 +21,5 @@ mod refresh;
 mod return_to;
 mod rotation;
 mod secrets;
+mod sessions_page;
 mod startup;

@@ -140,12 +140,18 @@ pub async fn callback(
             .collect();
         state.policy.sign_in_attempts(&others)
     });
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
     let signed_in = sign_in::complete(
         &state.idp,
         &state.attempts,
         &state.sessions,
         &in_flight,
         &query,
+        user_agent,
     )
     .await
     .map_err(|error| AppError::from(error).with_cookies(sign_in_cookie.clone()))?;

@@ -2,6 +2,7 @@
 //! `app::Application` mounts it under the base path of `APP_BASE_URL`.
 
 mod account;
+mod account_sessions;
 mod admin;
 mod assets;
 mod auth;
@@ -20,6 +21,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/auth/callback", web::get().to(auth::callback))
         .route("/auth/sign-out", web::post().to(auth::sign_out))
         .route("/account", web::get().to(account::account))
+        .route(
+            "/account/sessions",
+            web::get().to(account_sessions::sessions),
+        )
+        .route(
+            "/account/sessions/sign-out-others",
+            web::post().to(account_sessions::sign_out_others),
+        )
+        .route(
+            "/account/sessions/{id}/sign-out",
+            web::post().to(account_sessions::sign_out_session),
+        )
         .route("/admin", web::get().to(admin::admin))
         .route("/diagnostics/cookies", web::get().to(diagnostics::cookies))
         .route("/healthz", web::get().to(health::healthz))

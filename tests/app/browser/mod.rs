@@ -10,6 +10,7 @@
 //! UPDATE_SCREENSHOTS=1 cargo test --test app browser
 //! ```
 
+mod sessions;
 mod webdriver;
 
 use std::path::PathBuf;

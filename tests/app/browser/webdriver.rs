@@ -56,25 +56,44 @@ fn find_program(setting: &str, names: &[&str]) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+/// Chromium and ChromeDriver; a test that gets here without them fails (see [`Browser::start`]).
+fn programs() -> (PathBuf, PathBuf) {
+    let chromium = find_program(
+        "CHROMIUM",
+        &["chromium", "chromium-browser", "google-chrome"],
+    );
+    let driver = find_program("CHROMEDRIVER", &["chromedriver"]);
+    let (Some(chromium), Some(driver)) = (chromium, driver) else {
+        let message = "browser tests need Chromium and ChromeDriver (apt-get install -y chromium chromium-driver)";
+        if std::env::var_os("CI").is_some() {
+            panic!("{message}; CI must install them (see .ci/run)");
+        }
+        panic!("{message}; after installing them, `touch build.rs` so the build looks again");
+    };
+    (chromium, driver)
+}
+
 impl Browser {
     /// Starts ChromeDriver and a headless Chromium with a fresh profile. Without them installed,
     /// the build marks the browser tests ignored (see `build.rs`), except under CI, where they
     /// run and fail here; a test that gets here without a browser fails too.
     pub async fn start() -> Browser {
-        let chromium = find_program(
-            "CHROMIUM",
-            &["chromium", "chromium-browser", "google-chrome"],
-        );
-        let driver = find_program("CHROMEDRIVER", &["chromedriver"]);
-        let (Some(chromium), Some(driver)) = (chromium, driver) else {
-            let message = "browser tests need Chromium and ChromeDriver (apt-get install -y chromium chromium-driver)";
-            if std::env::var_os("CI").is_some() {
-                panic!("{message}; CI must install them (see .ci/run)");
-            }
-            panic!("{message}; after installing them, `touch build.rs` so the build looks again");
-        };
+        let (chromium, driver) = programs();
         let permit = BROWSERS.acquire().await.unwrap();
         Self::launch(&chromium, &driver, permit).await
+    }
+
+    /// Two browsers, each with a fresh profile of its own (two devices, as far as the app can
+    /// tell). Both are claimed from [`BROWSERS`] at once: two tests that each held one browser
+    /// while waiting for a second would wait for ever.
+    pub async fn start_two() -> (Browser, Browser) {
+        let (chromium, driver) = programs();
+        let mut first = BROWSERS.acquire_many(2).await.unwrap();
+        let second = first.split(1).expect("two permits were taken");
+        (
+            Self::launch(&chromium, &driver, first).await,
+            Self::launch(&chromium, &driver, second).await,
+        )
     }
 
     async fn launch(chromium: &Path, driver: &Path, permit: SemaphorePermit<'static>) -> Browser {
