@@ -1,9 +1,15 @@
 //! `Application`: binds the listeners, opens the database, starts the development IdP when no
 //! Cognito pool is configured, builds `AppState` and wires the middleware around the routes. The
-//! one module that knows every other.
+//! one module that knows every other. Running and stopping the servers is `shutdown`'s.
+
+mod probe;
+mod shutdown;
+
+pub use probe::healthcheck;
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
@@ -21,8 +27,9 @@ use crate::cookies::CookiePolicy;
 use crate::db;
 use crate::dev_idp::{self, DevClient, DevIdp, DevIdpControl, DevIdpOptions};
 use crate::secrets::{Secret, TokenCipher, load_or_create_dev_secret, random_token};
+use crate::web::lifecycle::Lifecycle;
 use crate::web::pages::list;
-use crate::web::{AppState, error_pages, limits, middleware, routes};
+use crate::web::{AppState, error_pages, limits, metrics, middleware, routes};
 
 /// The app, and the development IdP when it runs, bound and ready to run.
 pub struct Application {
@@ -30,6 +37,10 @@ pub struct Application {
     state: web::Data<AppState>,
     server: Server,
     dev_idp: Option<DevIdp>,
+    /// `GET /metrics` on `METRICS_LISTEN`, and its URL.
+    metrics: Option<(Url, Server)>,
+    shutdown_grace: Duration,
+    signals: shutdown::StopSignals,
 }
 
 impl Application {
@@ -38,8 +49,16 @@ impl Application {
     /// not answer is logged and the app starts anyway. The development IdP is not checked.
     pub async fn build(mut config: Config) -> anyhow::Result<Self> {
         check::before_start_up(&config).await?;
+        let signals = shutdown::StopSignals::listen()?;
         let listener = TcpListener::bind(config.listen)
             .with_context(|| format!("binding APP_LISTEN {}", config.listen))?;
+        let metrics_listener = config
+            .metrics_listen
+            .map(|address| {
+                TcpListener::bind(address)
+                    .with_context(|| format!("binding METRICS_LISTEN {address}"))
+            })
+            .transpose()?;
         let port = listener.local_addr()?.port();
         // Tests ask for port 0; the URLs the app hands out must name the real one.
         for url in [&mut config.base_url, &mut config.logout_uri] {
@@ -71,6 +90,14 @@ impl Application {
             config.cookies.max_age,
         ));
         let idp = Arc::new(IdpClient::new(http, &settings)?);
+        let metrics = match metrics_listener {
+            Some(listener) => {
+                let url = Url::parse(&format!("http://{}/metrics", listener.local_addr()?))?;
+                let server = metrics::server(listener, metrics::recorder()?, sessions.clone())?;
+                Some((url, server))
+            }
+            None => None,
+        };
         let max_auth_age = web::Data::new(MaxAuthAge(config.admin_max_auth_age));
         let state = web::Data::new(AppState {
             base_url: config.base_url.clone(),
@@ -80,6 +107,7 @@ impl Application {
             attempts: AttemptStore::new(pool),
             idp,
             policy,
+            lifecycle: Lifecycle::default(),
         });
 
         let app_state = state.clone();
@@ -102,6 +130,9 @@ impl Application {
                 .service(web::scope(&base_path).configure(routes::configure))
                 .default_service(web::to(routes::not_found))
         })
+        // Stopping is `shutdown`'s: readiness first, then the connections, within the grace.
+        .disable_signals()
+        .shutdown_timeout(config.shutdown_grace.as_secs())
         .listen(listener)?
         .run();
 
@@ -110,7 +141,15 @@ impl Application {
             state: app_state,
             server,
             dev_idp,
+            metrics,
+            shutdown_grace: config.shutdown_grace,
+            signals,
         })
+    }
+
+    /// Where `GET /metrics` is served, when `METRICS_LISTEN` is set.
+    pub fn metrics_url(&self) -> Option<&Url> {
+        self.metrics.as_ref().map(|(url, _)| url)
     }
 
     /// The state the handlers share (for tests and tools running the app in-process).
@@ -165,21 +204,21 @@ impl Application {
                 );
             }
         }
+        if let Some(url) = self.metrics_url() {
+            tracing::info!("metrics at {url}");
+        }
         tracing::info!("browse to {}", self.base_url);
     }
 
-    /// Runs the app (and the development IdP) until one of them stops.
+    /// Runs the app (and the development IdP and the metrics listener) until SIGTERM or Ctrl-C,
+    /// then stops gracefully within `SHUTDOWN_GRACE_SECONDS`; or until one of them stops.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        match self.dev_idp {
-            Some(idp) => {
-                let idp_server = idp.into_server();
-                tokio::select! {
-                    result = self.server => result.context("the app server stopped"),
-                    result = idp_server => result.context("the development IdP stopped"),
-                }
-            }
-            None => self.server.await.context("the app server stopped"),
-        }
+        let servers = shutdown::Servers {
+            app: self.server,
+            dev_idp: self.dev_idp.map(DevIdp::into_server),
+            metrics: self.metrics.map(|(_, server)| server),
+        };
+        shutdown::run(self.state, servers, self.signals, self.shutdown_grace).await
     }
 }
 

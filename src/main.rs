@@ -1,18 +1,19 @@
 use std::process::ExitCode;
 
-use cognito_web::app::Application;
+use cognito_web::app::{self, Application};
 use cognito_web::check;
-use cognito_web::config::Config;
+use cognito_web::config::{Config, LogFormat};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     // A missing .env is normal; settings then come from the environment and the defaults.
     dotenvy::dotenv().ok();
-    let check_only = match std::env::args().nth(1).as_deref() {
-        None => false,
-        Some("--check") => true,
+    let (check_only, healthcheck) = match std::env::args().nth(1).as_deref() {
+        None => (false, false),
+        Some("--check") => (true, false),
+        Some("--healthcheck") => (false, true),
         Some(other) => {
-            eprintln!("error: {other:?} is not an option; the only one is --check");
+            eprintln!("error: {other:?} is not an option; they are --check and --healthcheck");
             return ExitCode::from(2);
         }
     };
@@ -30,9 +31,16 @@ async fn main() -> ExitCode {
     if check_only {
         return print_checks(&config).await;
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(config.log_filter.clone())
-        .init();
+    if healthcheck {
+        return match app::healthcheck(&config).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("unhealthy: {error:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    start_logging(&config);
 
     match run(config).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -40,6 +48,20 @@ async fn main() -> ExitCode {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `RUST_LOG`'s filter, in `LOG_FORMAT`'s format. In JSON, each line carries the spans it was
+/// written in (the request's: id, method, route, user, then status and latency) as fields.
+fn start_logging(config: &Config) {
+    let logs = tracing_subscriber::fmt().with_env_filter(config.log_filter.clone());
+    match config.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs
+            .json()
+            .with_current_span(false)
+            .with_span_list(true)
+            .init(),
     }
 }
 

@@ -2,6 +2,7 @@
 //! `kid`), then `iss`, `aud`, `token_use`, `exp`, `iat` and `nonce`, as Cognito documents them.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::JwkSet;
@@ -59,6 +60,8 @@ pub struct IdTokenVerifier {
     /// When an unknown `kid` last caused a fetch; the lock also makes concurrent fetches wait
     /// for one. The first fetch (empty cache) does not count.
     last_refetch: Mutex<Option<Instant>>,
+    /// Whether the JWKS has been fetched once: until then no sign-in can be verified.
+    ready: AtomicBool,
 }
 
 impl IdTokenVerifier {
@@ -70,7 +73,25 @@ impl IdTokenVerifier {
             client_id: client_id.to_owned(),
             keys: RwLock::new(HashMap::new()),
             last_refetch: Mutex::new(None),
+            ready: AtomicBool::new(false),
         }
+    }
+
+    /// Whether the JWKS has been fetched at least once (for `/readyz`; a flag, no I/O).
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+    }
+
+    /// Fetches the JWKS unless it was fetched already, so that the first sign-in does not wait
+    /// for it and readiness can be told. Called once at start-up, again until it succeeds.
+    pub async fn prime(&self) -> anyhow::Result<()> {
+        let _one_fetch_at_a_time = self.last_refetch.lock().await;
+        if !self.keys.read().await.is_empty() {
+            return Ok(());
+        }
+        let fetched = self.fetch_jwks().await?;
+        *self.keys.write().await = fetched;
+        Ok(())
     }
 
     /// Verifies `token`; `nonce` is the value sent at sign-in (`None` for refreshed ID tokens,
@@ -131,6 +152,13 @@ impl IdTokenVerifier {
     }
 
     async fn fetch_jwks(&self) -> anyhow::Result<HashMap<String, DecodingKey>> {
+        let keys = self.request_jwks().await?;
+        self.ready.store(true, Ordering::Relaxed);
+        Ok(keys)
+    }
+
+    async fn request_jwks(&self) -> anyhow::Result<HashMap<String, DecodingKey>> {
+        let _timer = crate::metrics::Timer::idp_call("jwks");
         let response = self
             .http
             .get(&self.jwks_url)

@@ -18,6 +18,7 @@ use url::Url;
 
 use crate::auth::http::OAuthHttp;
 use crate::auth::id_token::IdTokenVerifier;
+use crate::metrics;
 use crate::secrets::{Secret, random_token};
 
 /// Where the IdP is and who the app is to it.
@@ -225,6 +226,7 @@ impl IdpClient {
         code: &str,
         pkce_verifier: &Secret<String>,
     ) -> Result<TokenSet, TokenError> {
+        let _timer = metrics::Timer::idp_call("token");
         let http = OAuthHttp(&self.http);
         let response = self
             .oauth
@@ -238,6 +240,7 @@ impl IdpClient {
 
     /// The refresh-token grant.
     pub async fn refresh(&self, refresh_token: &Secret<String>) -> Result<TokenSet, TokenError> {
+        let _timer = metrics::Timer::idp_call("token");
         let http = OAuthHttp(&self.http);
         let refresh_token = RefreshToken::new(refresh_token.expose().clone());
         let response = self
@@ -255,6 +258,7 @@ impl IdpClient {
     /// https (the development IdP is plain http on loopback). The request is Cognito's: `token`
     /// in a form body, the client authenticated as at the token endpoint.
     pub async fn revoke(&self, refresh_token: &Secret<String>) -> Result<(), TokenError> {
+        let _timer = metrics::Timer::idp_call("revoke");
         let mut form = vec![("token", refresh_token.expose().as_str())];
         let mut request = self.http.post(self.revoke_url.clone());
         match &self.client_secret {
@@ -288,6 +292,7 @@ impl IdpClient {
         &self,
         access_token: &Secret<String>,
     ) -> Result<BTreeMap<String, serde_json::Value>, UserInfoError> {
+        let _timer = metrics::Timer::idp_call("userinfo");
         let response = self
             .http
             .get(self.user_info_url.clone())

@@ -19,7 +19,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
+use tracing::Instrument;
 
 use crate::auth::SessionError;
 use crate::auth::http::REQUEST_TIMEOUT;
@@ -27,6 +28,7 @@ use crate::auth::id_token::IdTokenError;
 use crate::auth::idp::{IdpClient, TokenError};
 use crate::auth::sessions::{Lease, Refreshed, Session, SessionStore};
 use crate::clock;
+use crate::metrics::{self, Timer};
 
 /// Refresh when the access token expires within this many seconds (or within half its
 /// lifetime, for the short lifetimes a developer may give the development IdP).
@@ -101,6 +103,8 @@ struct Inner {
     sessions: Arc<SessionStore>,
     /// The refresh under way for each session id hash; its outcome arrives on the channel.
     in_flight: Mutex<HashMap<String, watch::Receiver<Option<Outcome>>>>,
+    /// Woken whenever a refresh leaves `in_flight`, for [`Refresher::drain`].
+    finished: Notify,
 }
 
 impl Refresher {
@@ -110,6 +114,7 @@ impl Refresher {
                 idp,
                 sessions,
                 in_flight: Mutex::new(HashMap::new()),
+                finished: Notify::new(),
             }),
         }
     }
@@ -120,7 +125,8 @@ impl Refresher {
         if is_fresh(&session, clock::now()) {
             return Ok(session);
         }
-        let mut outcome = self.join_or_start(session);
+        let (mut outcome, started) = self.join_or_start(session);
+        let _waiting = (!started).then(Timer::refresh_wait);
         loop {
             if let Some(outcome) = outcome.borrow_and_update().clone() {
                 return outcome.into();
@@ -134,20 +140,42 @@ impl Refresher {
         }
     }
 
-    /// The outcome channel of the refresh under way for `session`, started if there is none.
-    fn join_or_start(&self, session: Session) -> watch::Receiver<Option<Outcome>> {
-        let mut in_flight = self
-            .inner
+    /// Waits until no refresh is under way in this process, for a shutdown: each one that
+    /// finishes has given its lease back. New ones may still start; the caller bounds the wait.
+    pub async fn drain(&self) {
+        loop {
+            let finished = self.inner.finished.notified();
+            tokio::pin!(finished);
+            // Registered before looking, so a refresh that ends in between still wakes us.
+            finished.as_mut().enable();
+            if self.lock_in_flight().is_empty() {
+                return;
+            }
+            finished.await;
+        }
+    }
+
+    fn lock_in_flight(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, watch::Receiver<Option<Outcome>>>> {
+        self.inner
             .in_flight
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The outcome channel of the refresh under way for `session`, started if there is none, and
+    /// whether this call started it.
+    fn join_or_start(&self, session: Session) -> (watch::Receiver<Option<Outcome>>, bool) {
+        let mut in_flight = self.lock_in_flight();
         if let Some(outcome) = in_flight.get(&session.id_hash) {
-            return outcome.clone();
+            return (outcome.clone(), false);
         }
         let (send, outcome) = watch::channel(None);
         in_flight.insert(session.id_hash.clone(), outcome.clone());
         let inner = self.inner.clone();
-        tokio::spawn(async move {
+        // In the span of the request that started it: its log lines carry that request's id.
+        let task = async move {
             let id_hash = session.id_hash.clone();
             let result = inner.refresh(session).await;
             send.send_replace(Some(result.into()));
@@ -161,8 +189,11 @@ impl Refresher {
             {
                 in_flight.remove(&id_hash);
             }
-        });
-        outcome
+            drop(in_flight);
+            inner.finished.notify_waiters();
+        };
+        tokio::spawn(task.in_current_span());
+        (outcome, true)
     }
 }
 
@@ -170,6 +201,8 @@ impl Inner {
     /// Refreshes `read_before` once across every process sharing the database.
     async fn refresh(&self, read_before: Session) -> Result<Session, SessionError> {
         let give_up_at = clock::now() + WAIT_LIMIT_SECONDS;
+        // Set once another process holds the lease; recorded when this one stops waiting.
+        let mut waiting = None;
         loop {
             let until = clock::now() + LEASE_SECONDS;
             if let Some(lease) = self
@@ -177,6 +210,7 @@ impl Inner {
                 .take_refresh_lease(&read_before, until)
                 .await?
             {
+                drop(waiting.take());
                 let result = self.holding_lease(&read_before, &lease).await;
                 if let Err(error) = self
                     .sessions
@@ -189,6 +223,7 @@ impl Inner {
                 return result;
             }
             // Another process holds the lease: watch the row for its outcome.
+            waiting.get_or_insert_with(Timer::refresh_wait);
             tokio::time::sleep(WAIT_STEP).await;
             let now = clock::now();
             match self.sessions.reload(&read_before).await? {
@@ -261,9 +296,19 @@ impl Inner {
             return Ok(session);
         }
         match self.exchange(&session, lease).await {
-            Ok(Some(refreshed)) => Ok(refreshed),
+            Ok(Some(refreshed)) => {
+                metrics::refresh("ok");
+                Ok(refreshed)
+            }
             // Signed out while the refresh was under way.
-            Ok(None) => Err(SessionError::Ended),
+            Ok(None) => {
+                metrics::refresh("ended");
+                Err(SessionError::Ended)
+            }
+            Err(SessionError::Internal(cause)) => {
+                metrics::refresh("error");
+                Err(SessionError::Internal(cause))
+            }
             Err(SessionError::Ended) => {
                 // The IdP will not refresh this session again: end it cleanly, and the user
                 // signs in again.
@@ -285,6 +330,7 @@ impl Inner {
         let Ok(refresh_token) = self.sessions.refresh_token(session) else {
             // Sealed under another APP_SECRET, or damaged: unusable for good, like invalid_grant.
             tracing::warn!(%user, "stored refresh token does not decrypt; session ended");
+            metrics::refresh("ended");
             return Err(SessionError::Ended);
         };
         let called_at = std::time::Instant::now();
@@ -294,13 +340,18 @@ impl Inner {
             Ok(tokens) => tokens,
             Err(TokenError::InvalidGrant) => {
                 tracing::info!(%user, "refresh token refused (invalid_grant); session ended");
+                metrics::refresh("invalid_grant");
                 return Err(SessionError::Ended);
             }
             Err(TokenError::Refused(code)) => {
                 tracing::warn!(%user, error = %code, "refresh refused; session ended");
+                metrics::refresh("ended");
                 return Err(SessionError::Ended);
             }
-            Err(TokenError::Unreachable(cause)) => return Err(SessionError::IdpUnreachable(cause)),
+            Err(TokenError::Unreachable(cause)) => {
+                metrics::refresh("unreachable");
+                return Err(SessionError::IdpUnreachable(cause));
+            }
         };
         if let Some(rotated) = &tokens.refresh_token {
             // The IdP has retired the old refresh token: keep the new one whatever happens next.
@@ -318,15 +369,18 @@ impl Inner {
         {
             Ok(claims) => claims,
             Err(IdTokenError::JwksUnavailable(cause)) => {
+                metrics::refresh("unreachable");
                 return Err(SessionError::IdpUnreachable(cause));
             }
             Err(error) => {
                 tracing::warn!(%user, check = %error, "refreshed ID token failed verification; session ended");
+                metrics::refresh("verification_failed");
                 return Err(SessionError::Ended);
             }
         };
         if claims.sub != session.user.sub {
             tracing::warn!(%user, "refreshed ID token names another user; session ended");
+            metrics::refresh("verification_failed");
             return Err(SessionError::Ended);
         }
         let refreshed = Refreshed {

@@ -12,6 +12,7 @@ use crate::auth::id_token::IdTokenClaims;
 use crate::auth::idp::TokenSet;
 use crate::clock;
 use crate::db::{self, sessions::SessionRow};
+use crate::metrics;
 use crate::secrets::{Secret, TokenCipher, hash, random_token};
 
 /// The group whose members may open `/admin`.
@@ -270,8 +271,10 @@ impl SessionStore {
         let id_hash = hash(id);
         let now = clock::now();
         if let Some(session) = self.cache.get(&id_hash, now) {
+            metrics::session_cache(true);
             return Ok(Some(session));
         }
+        metrics::session_cache(false);
         let row = match db::sessions::find(&self.pool, &id_hash, now).await? {
             Some(row) => Some(self.seen(row, now).await),
             None => None,
@@ -457,6 +460,11 @@ impl SessionStore {
 
     pub fn refresh_token(&self, session: &Session) -> anyhow::Result<Secret<String>> {
         self.open(&session.sealed.refresh_token, TokenColumn::Refresh, session)
+    }
+
+    /// How many sessions have not expired (for the metrics; one count over the table).
+    pub async fn count_live(&self) -> anyhow::Result<u64> {
+        Ok(db::sessions::count_live(&self.pool, clock::now()).await?)
     }
 
     /// Whether the database answers.

@@ -3,6 +3,7 @@
 
 use crate::auth::idp::IdpClient;
 use crate::auth::sessions::{Session, SessionStore};
+use crate::metrics;
 
 /// Ends `session`. Revocation is attempted first; if the IdP cannot be reached the session is
 /// still deleted here (the user asked to leave), and the failure is logged.
@@ -14,15 +15,21 @@ pub async fn sign_out(
     // The cached copy may predate a rotation by another process: revoke what the database holds.
     let current = sessions.reload(session).await?;
     let session = current.as_ref().unwrap_or(session);
+    let mut outcome = "ok";
     match sessions.refresh_token(session) {
         Ok(refresh_token) => {
             if let Err(error) = idp.revoke(&refresh_token).await {
+                outcome = "not_revoked";
                 tracing::warn!(user = %session.user.sub, error = format!("{:#}", anyhow::Error::from(error)), "refresh token not revoked at sign-out");
             }
         }
-        Err(error) => tracing::warn!(error = %error, "refresh token unreadable at sign-out"),
+        Err(error) => {
+            outcome = "not_revoked";
+            tracing::warn!(error = %error, "refresh token unreadable at sign-out");
+        }
     }
     sessions.end(session).await?;
+    metrics::sign_out(outcome);
     tracing::info!(user = %session.user.sub, "signed out");
     Ok(())
 }

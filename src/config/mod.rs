@@ -7,6 +7,7 @@ mod app;
 mod cookies;
 mod idp;
 mod oauth;
+mod service;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use crate::cookies::CookieSettings;
 use crate::secrets::Secret;
 
 pub use idp::{CognitoConfig, DevIdpConfig, IdpConfig};
+pub use service::LogFormat;
 
 /// A setting with a bad value: which one, what is wrong, and an example of a good one.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -58,6 +60,14 @@ pub struct Config {
     pub admin_max_auth_age: Option<Duration>,
     /// The `tracing` filter (`RUST_LOG`).
     pub log_filter: String,
+    /// How log lines are written: text for people, or one JSON object a line.
+    pub log_format: LogFormat,
+    /// Where Prometheus metrics are served (`GET /metrics`), never on the app's own port.
+    /// `None`: no metrics listener, and nothing is recorded.
+    pub metrics_listen: Option<SocketAddr>,
+    /// How long a shutdown (SIGTERM, Ctrl-C) may take to finish the requests and refreshes in
+    /// flight before the app stops anyway.
+    pub shutdown_grace: Duration,
 }
 
 impl Config {
@@ -83,6 +93,9 @@ impl Config {
         let cookies = cookies::parse_cookies(&get, &base_url)?;
         let admin_max_auth_age = app::parse_admin_max_auth_age(get("ADMIN_MAX_AUTH_AGE"))?;
         let log_filter = app::parse_log_filter(get("RUST_LOG"))?;
+        let log_format = service::parse_log_format(get("LOG_FORMAT"))?;
+        let metrics_listen = service::parse_metrics_listen(get("METRICS_LISTEN"))?;
+        let shutdown_grace = service::parse_shutdown_grace(get("SHUTDOWN_GRACE_SECONDS"))?;
 
         Ok(Self {
             base_url,
@@ -97,6 +110,9 @@ impl Config {
             cookies,
             admin_max_auth_age,
             log_filter,
+            log_format,
+            metrics_listen,
+            shutdown_grace,
         })
     }
 
@@ -185,7 +201,7 @@ mod tests {
     use super::*;
 
     /// Every setting the app reads.
-    const SETTINGS: [&str; 24] = [
+    const SETTINGS: [&str; 27] = [
         "APP_BASE_URL",
         "APP_LISTEN",
         "DATABASE_URL",
@@ -210,6 +226,9 @@ mod tests {
         "DEV_IDP_ROTATION_GRACE_SECONDS",
         "ADMIN_MAX_AUTH_AGE",
         "RUST_LOG",
+        "LOG_FORMAT",
+        "METRICS_LISTEN",
+        "SHUTDOWN_GRACE_SECONDS",
     ];
 
     proptest! {

@@ -136,6 +136,15 @@ pub async fn find(pool: &SqlitePool, id_hash: &str, now: i64) -> sqlx::Result<Op
     .await
 }
 
+/// How many sessions have not ended by `now`.
+pub async fn count_live(pool: &SqlitePool, now: i64) -> sqlx::Result<u64> {
+    let count: i64 = sqlx::query_scalar("select count(*) from sessions where expires_at > ?")
+        .bind(now)
+        .fetch_one(pool)
+        .await?;
+    Ok(count.unsigned_abs())
+}
+
 /// The sessions of `user_sub` that have not ended by `now`, the most recently signed in first.
 pub async fn list_for_user(
     pool: &SqlitePool,
@@ -378,6 +387,17 @@ mod tests {
         assert!(delete(&pool, "a").await.unwrap());
         assert_eq!(find(&pool, "a", 1001).await.unwrap(), None);
         assert!(!delete(&pool, "a").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn live_sessions_are_counted_until_they_end() {
+        let (pool, _dir) = test_pool().await;
+        insert(&pool, &row("a", 1000)).await.unwrap();
+        insert(&pool, &row("b", 2000)).await.unwrap();
+
+        assert_eq!(count_live(&pool, 1001).await.unwrap(), 2);
+        assert_eq!(count_live(&pool, 1000 + 86_400).await.unwrap(), 1);
+        assert_eq!(count_live(&pool, 2000 + 86_400).await.unwrap(), 0);
     }
 
     #[tokio::test]

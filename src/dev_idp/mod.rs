@@ -118,6 +118,8 @@ impl DevIdp {
                 .configure(routes::configure)
         })
         .workers(1)
+        // The app stops it after its own requests and refreshes, which may still need it.
+        .disable_signals()
         .listen(listener)?
         .run();
         Ok(Self {

@@ -70,7 +70,7 @@ fn page_for(req: &HttpRequest, error: &AppError) -> HttpResponse {
     let policy = &state.policy;
     let session = found_session(req);
     let page = |status, title, message: &str| {
-        ErrorPage::new(&state, session.as_ref(), status, title, message.to_owned())
+        ErrorPage::new(&state, session.as_ref(), status, title, message.to_owned()).for_request(req)
     };
     match error {
         AppError::NotSignedIn { stale_cookie } => {
@@ -121,6 +121,7 @@ fn page_for(req: &HttpRequest, error: &AppError) -> HttpResponse {
             "The request was too large",
             format!("{what} Nothing was changed."),
         )
+        .for_request(req)
         .respond(),
         AppError::Internal(_) => {
             generic_page(req, StatusCode::INTERNAL_SERVER_ERROR, session.as_ref())
@@ -155,7 +156,7 @@ fn generic_page(req: &HttpRequest, status: StatusCode, session: Option<&Session>
              again.",
         ),
     };
-    let page = ErrorPage::new(&state, session, status, title, message.into());
+    let page = ErrorPage::new(&state, session, status, title, message.into()).for_request(req);
     // After a server failure, signing in again is the one thing a person can always try.
     if status.is_server_error() {
         page.offer_sign_in()

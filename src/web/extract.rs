@@ -62,6 +62,8 @@ async fn look_up(req: &HttpRequest) -> Result<Lookup, AppError> {
     // With cookies of an earlier deployment's scope beside the current one, the live one wins.
     for id in ids.iter().take(MAX_SESSION_COOKIES) {
         if let Some(session) = state.sessions.find(id).await? {
+            // Every later log line of the request names the user (the `sub`, never a token).
+            tracing::Span::current().record("user", session.user.sub.as_str());
             return Ok(Lookup::Found(session));
         }
     }

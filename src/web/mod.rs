@@ -5,7 +5,9 @@
 pub mod error_pages;
 pub mod errors;
 pub mod extract;
+pub mod lifecycle;
 pub mod limits;
+pub mod metrics;
 pub mod middleware;
 pub mod pages;
 pub mod routes;

@@ -8,6 +8,7 @@ use url::Url;
 use crate::auth::refresh::Refresher;
 use crate::auth::{AttemptStore, IdpClient, SessionStore};
 use crate::cookies::CookiePolicy;
+use crate::web::lifecycle::Lifecycle;
 
 /// What every request handler can reach.
 pub struct AppState {
@@ -21,6 +22,8 @@ pub struct AppState {
     pub idp: Arc<IdpClient>,
     /// Runs refreshes (one per session at a time) with the two above.
     pub refresher: Refresher,
+    /// Requests in flight, and whether the app is shutting down (for `/readyz`).
+    pub lifecycle: Lifecycle,
 }
 
 impl AppState {

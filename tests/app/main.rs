@@ -14,6 +14,7 @@ mod headers;
 mod helpers;
 mod id_token;
 mod infra;
+mod ops;
 mod process;
 mod properties;
 mod reauth;

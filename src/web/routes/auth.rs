@@ -6,10 +6,13 @@ use serde::Deserialize;
 use url::form_urlencoded;
 
 use crate::auth::idp::AuthorizeRequest;
-use crate::auth::sign_in::{self, Begun, CallbackQuery, MaxAuthAge, SignInRequest};
+use crate::auth::sign_in::{
+    self, Begun, CallbackQuery, MaxAuthAge, SignInError, SignInFailure, SignInRequest,
+};
 use crate::auth::{Session, return_to, sign_out as sign_out_flow};
 use crate::clock;
 use crate::cookies::{self, SESSION_COOKIE, SIGN_IN_COOKIE};
+use crate::metrics;
 use crate::secrets::{Secret, constant_time_eq};
 use crate::web::extract::{MAX_SESSION_COOKIES, max_auth_age};
 use crate::web::pages::{Layout, add_cookies, page, render, see_other};
@@ -154,7 +157,9 @@ pub async fn callback(
         user_agent,
     )
     .await
+    .inspect_err(|error| metrics::sign_in(sign_in_outcome(error)))
     .map_err(|error| AppError::from(error).with_cookies(sign_in_cookie.clone()))?;
+    metrics::sign_in("ok");
     // A session the browser had before is over: the new sign-in replaces it. (Under a Strict
     // policy the browser does not send it on this cross-site request; that session then lives
     // on unused until it expires.)
@@ -177,6 +182,16 @@ pub async fn callback(
         std::iter::once(state.policy.session(signed_in.session_id.expose())).chain(sign_in_cookie),
     );
     Ok(response)
+}
+
+/// The `outcome` label of a sign-in that did not complete.
+fn sign_in_outcome(error: &SignInError) -> &'static str {
+    match error {
+        SignInError::Failed(SignInFailure::Cancelled) => "cancelled",
+        SignInError::Failed(_) => "refused",
+        SignInError::IdpUnreachable(_) => "idp_unreachable",
+        SignInError::Internal(_) => "error",
+    }
 }
 
 /// `templates/continue.html`: moves the browser on to `return_to` (SameSite=Strict only).

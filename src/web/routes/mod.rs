@@ -36,6 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin", web::get().to(admin::admin))
         .route("/diagnostics/cookies", web::get().to(diagnostics::cookies))
         .route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
         .route("/static/app.js", web::get().to(assets::app_js))
         .route("/static/app.css", web::get().to(assets::app_css));
 }
