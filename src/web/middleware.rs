@@ -66,7 +66,11 @@ fn new_request_id() -> HeaderValue {
     mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     mixed ^= mixed >> 31;
-    HeaderValue::from_str(&format!("{mixed:016x}")).expect("hex digits make a header value")
+    let mut hex = [0u8; 16];
+    for (at, digit) in hex.iter_mut().enumerate() {
+        *digit = b"0123456789abcdef"[(mixed >> (60 - 4 * at) & 0xf) as usize];
+    }
+    HeaderValue::from_bytes(&hex).expect("hex digits make a header value")
 }
 
 /// Letters, digits and `-_.`, 1 to 64 of them: nothing that could forge a log line or a header.

@@ -120,24 +120,45 @@ pub fn sign_in_path(state: &AppState, return_to: &str) -> String {
     format!("{}?{query}", state.path("/auth/sign-in"))
 }
 
-/// A Unix timestamp as `2026-01-31 23:59:59 UTC`. Written out by hand: `time`'s general
-/// formatter took a few percent of `/account`'s time (see BENCHMARKS.md).
+/// A Unix timestamp as `2026-01-31 23:59:59 UTC`. Computed and written by hand (the civil date
+/// from days, Howard Hinnant's `civil_from_days`): `time`'s formatting, general and then through
+/// `format!`, took a tenth of `/account`'s instructions for its three timestamps (BENCHMARKS.md).
 pub fn timestamp(seconds: i64) -> String {
-    match time::OffsetDateTime::from_unix_timestamp(seconds) {
-        Ok(at) => {
-            let (date, clock) = (at.date(), at.time());
-            format!(
-                "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-                date.year(),
-                u8::from(date.month()),
-                date.day(),
-                clock.hour(),
-                clock.minute(),
-                clock.second()
-            )
-        }
-        Err(_) => seconds.to_string(),
+    let (days, of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let shifted = days + 719_468; // days from 0000-03-01, the start of a 400-year era
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    if !(0..=9999).contains(&year) {
+        return seconds.to_string();
     }
+    let mut text = String::with_capacity(23);
+    for (value, width, after) in [
+        (year, 4, '-'),
+        (month, 2, '-'),
+        (day, 2, ' '),
+        (of_day / 3600, 2, ':'),
+        (of_day / 60 % 60, 2, ':'),
+        (of_day % 60, 2, ' '),
+    ] {
+        for place in (0..width).rev() {
+            let digit = value / 10_i64.pow(place) % 10;
+            text.push(char::from(b'0' + digit as u8));
+        }
+        text.push(after);
+    }
+    text.push_str("UTC");
+    text
 }
 
 /// A list for people: `a, b, c`, or `(none)`.
@@ -241,6 +262,10 @@ mod tests {
     fn a_timestamp_reads_as_a_utc_date_and_time() {
         assert_eq!(timestamp(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(timestamp(1_769_903_999), "2026-01-31 23:59:59 UTC");
+        assert_eq!(timestamp(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(timestamp(4_107_542_400), "2100-03-01 00:00:00 UTC");
+        assert_eq!(timestamp(-1), "1969-12-31 23:59:59 UTC");
         assert_eq!(timestamp(i64::MAX), i64::MAX.to_string());
+        assert_eq!(timestamp(i64::MIN), i64::MIN.to_string());
     }
 }
