@@ -2,15 +2,16 @@
 //! (`web::error_pages`): the request id, a log span and the metrics of each request, the security
 //! headers, and the expiry of duplicate cookies left by an earlier deployment's scope.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, Next};
+use actix_web::{HttpMessage, HttpRequest};
 use tracing::Instrument;
 use tracing::field::Empty;
 use url::Url;
@@ -82,7 +83,7 @@ fn is_plain_id(id: &[u8]) -> bool {
 }
 
 /// Middleware, outermost: gives the request its id, runs it in a log span that carries the id,
-/// method and route (never the path's query, which may hold an authorization code; the
+/// method and route pattern (never the path's query, which may hold an authorization code; the
 /// extractors add the user's `sub`, and the end adds status and latency), counts it as in flight
 /// for the shutdown, records its metrics, and sends the id back.
 pub async fn request_span<B: MessageBody + 'static>(
@@ -92,14 +93,12 @@ pub async fn request_span<B: MessageBody + 'static>(
     let started = Instant::now();
     let id = RequestId::of(req.headers());
     // The pattern, not the path: label values stay few, and no id in a path reaches the metrics.
-    let route: Arc<str> = req
-        .match_pattern()
-        .map_or_else(|| UNMATCHED_ROUTE.into(), Into::into);
+    let known_route = known_route(req.path());
     let span = tracing::info_span!(
         "request",
         request_id = id.as_str(),
         method = %req.method(),
-        route = &*route,
+        route = known_route.as_deref(),
         user = Empty,
         status = Empty,
         latency_ms = Empty,
@@ -112,6 +111,17 @@ pub async fn request_span<B: MessageBody + 'static>(
         Err(error) => error.as_response_error().status_code(),
     }
     .as_u16();
+    let route = match known_route {
+        Some(route) => route,
+        None => {
+            let route = match &result {
+                Ok(response) => learn_route(response.request()),
+                Err(_) => UNMATCHED_ROUTE.into(),
+            };
+            span.record("route", &*route);
+            route
+        }
+    };
     let elapsed = started.elapsed();
     span.record("status", status);
     span.record("latency_ms", elapsed.as_secs_f64() * 1000.0);
@@ -122,6 +132,32 @@ pub async fn request_span<B: MessageBody + 'static>(
     let mut response = result?;
     response.headers_mut().insert(REQUEST_ID_HEADER, id.0);
     Ok(response)
+}
+
+thread_local! {
+    /// Per worker, the routes without parameters met so far, by path: their pattern is their
+    /// path. Known before routing, so that every log line of the request carries it; asking actix
+    /// before routing (`match_pattern` walks the whole route table) cost a tenth of a request.
+    /// Paths of routes with parameters, and of no route, are never kept: the map stays as small as
+    /// the route table, whatever paths are asked for.
+    static ROUTES: RefCell<HashMap<Box<str>, Arc<str>>> = RefCell::new(HashMap::new());
+}
+
+fn known_route(path: &str) -> Option<Arc<str>> {
+    ROUTES.with_borrow(|routes| routes.get(path).cloned())
+}
+
+/// The pattern of the route that answered `req` (cheap after routing), kept when it has no
+/// parameters.
+fn learn_route(req: &HttpRequest) -> Arc<str> {
+    let Some(pattern) = req.match_pattern() else {
+        return UNMATCHED_ROUTE.into();
+    };
+    let route: Arc<str> = pattern.into();
+    if *route == *req.path() {
+        ROUTES.with_borrow_mut(|routes| routes.insert(req.path().into(), route.clone()));
+    }
+    route
 }
 
 /// Headers on every response. The `app-config` block is JSON, not script, so no inline script
