@@ -42,7 +42,8 @@ metrics_listen=""
 start_app() {
   APP_LISTEN="127.0.0.1:$APP_PORT" APP_BASE_URL="$APP" DEV_IDP_LISTEN="127.0.0.1:$IDP_PORT" \
     METRICS_LISTEN="$metrics_listen" \
-    DATABASE_URL="sqlite://$DB" RUST_LOG=warn target/release/cognito-web >"$work/app.log" 2>&1 &
+    DATABASE_URL="sqlite://$DB" RUST_LOG="${RUST_LOG:-warn,cognito_web::auth::refresh=info}" \
+    NO_COLOR=1 target/release/cognito-web >"$work/app.log" 2>&1 &
   PID=$!
   for _ in $(seq 1 100); do curl -fs "$APP/healthz" >/dev/null 2>&1 && return; sleep 0.1; done
   echo "the app did not start; see $work/app.log" >&2; exit 1
@@ -130,7 +131,7 @@ echo
 echo "## Refresh storm: $STORM_SESSIONS sessions, $STORM_PER_SESSION concurrent requests each"
 storm_sessions=()
 for i in $(seq 1 "$STORM_SESSIONS"); do storm_sessions+=("$(sign_in admin)"); done
-python3 bench/storm.py "$APP" "$IDP" "$DB" "$STORM_PER_SESSION" "${storm_sessions[@]}"
+python3 bench/storm.py "$APP" "$IDP" "$DB" "$work/app.log" "$STORM_PER_SESSION" "${storm_sessions[@]}"
 echo
 
 echo "## Scale: the signed-in landing page over $SCALE_SESSIONS sessions, with 1 000 and 1 000 000 rows"

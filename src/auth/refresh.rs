@@ -298,7 +298,6 @@ impl Inner {
         match self.exchange(&session, lease).await {
             Ok(Some(refreshed)) => {
                 metrics::refresh("ok");
-                tracing::info!(user = %session.user.sub, "access token refreshed");
                 Ok(refreshed)
             }
             // Signed out while the refresh was under way.
@@ -334,7 +333,10 @@ impl Inner {
             metrics::refresh("ended");
             return Err(SessionError::Ended);
         };
-        let tokens = match self.idp.refresh(&refresh_token).await {
+        let called_at = std::time::Instant::now();
+        let answer = self.idp.refresh(&refresh_token).await;
+        let token_call = called_at.elapsed();
+        let tokens = match answer {
             Ok(tokens) => tokens,
             Err(TokenError::InvalidGrant) => {
                 tracing::info!(%user, "refresh token refused (invalid_grant); session ended");
@@ -386,10 +388,17 @@ impl Inner {
             tokens,
             claims,
         };
-        Ok(self
+        let stored = self
             .sessions
             .store_refreshed(session, lease, &refreshed)
-            .await?)
+            .await?;
+        // The token call's own time, beside which a refresh storm's added latency is judged.
+        tracing::info!(
+            %user,
+            token_call_ms = token_call.as_secs_f64() * 1000.0,
+            "access token refreshed"
+        );
+        Ok(stored)
     }
 }
 

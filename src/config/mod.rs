@@ -298,7 +298,7 @@ mod tests {
     }
 
     #[test]
-    fn no_settings_at_all_gives_the_spec_defaults() {
+    fn no_settings_at_all_gives_the_documented_defaults() {
         let config = parse(&[]).unwrap();
 
         assert_eq!(config.base_url.as_str(), "http://localhost:8080/");

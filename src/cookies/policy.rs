@@ -276,7 +276,7 @@ mod tests {
     }
 
     #[test]
-    fn the_app_config_json_matches_the_spec_shape_and_cannot_close_the_script() {
+    fn the_app_config_json_has_the_documented_shape_and_cannot_close_the_script() {
         let default = policy(None, "/", SameSite::Lax, false);
         let hostile = policy(None, "/</script><x>&", SameSite::Lax, false);
 

@@ -179,20 +179,27 @@ async fn a_process_killed_while_it_holds_the_refresh_lease_locks_the_session_out
 }
 
 #[tokio::test]
-async fn a_refreshed_id_token_for_another_user_ends_the_session_after_one_token_call() {
-    let app = spawn_app().await;
-    app.sign_in_as("demo").await;
-    app.idp
-        .forge_next_id_token(Forgery::UnpublishedKey /* TEMP */);
-    app.expire_access_tokens().await;
+async fn a_refreshed_id_token_that_fails_verification_ends_the_session_after_one_token_call() {
+    // A bad signature, and a correctly signed token for another user.
+    for forgery in [Forgery::UnpublishedKey, Forgery::OtherSubject] {
+        let app = spawn_app().await;
+        app.idp.set_refresh_rotation(true);
+        app.sign_in_as("demo").await;
+        app.idp.forge_next_id_token(forgery);
+        app.expire_access_tokens().await;
 
-    let refused = app.get("/account").await;
-    let after = app.get("/account").await;
+        let refused = app.get("/account").await;
+        let after = app.get("/account").await;
 
-    assert_redirect_to(&refused, "/auth/sign-in?return_to=%2Faccount");
-    assert_eq!(refused.set_cookie("session").value(), "");
-    assert_redirect_to(&after, "/auth/sign-in?return_to=%2Faccount");
-    assert_eq!(app.idp.count("token:refresh_token"), 1);
+        assert_redirect_to(&refused, "/auth/sign-in?return_to=%2Faccount");
+        assert_eq!(refused.set_cookie("session").value(), "", "{forgery:?}");
+        assert_redirect_to(&after, "/auth/sign-in?return_to=%2Faccount");
+        assert_eq!(
+            app.idp.count("token:refresh_token"),
+            1,
+            "{forgery:?}: no request loops on the token endpoint"
+        );
+    }
 }
 
 #[tokio::test]

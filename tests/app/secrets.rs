@@ -228,6 +228,9 @@ async fn no_token_code_or_secret_reaches_a_log_line() {
             callback_urls: vec![format!("{base_url}/auth/callback")],
             logout_urls: vec![format!("{base_url}/")],
         },
+        refresh_rotation: false,
+        rotation_grace: Duration::ZERO,
+        identity_providers: Vec::new(),
     })
     .unwrap();
     let (idp_url, issuer, idp_handle) = (idp.url.clone(), idp.issuer.clone(), idp.handle());
