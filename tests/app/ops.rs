@@ -424,25 +424,27 @@ async fn readiness_waits_for_the_signing_keys_and_liveness_does_not() {
     assert!(app.state().idp.id_tokens.is_ready());
 }
 
-#[tokio::test]
-async fn sigterm_during_a_slow_refresh_finishes_the_request_while_readyz_says_503_then_exits_0() {
-    let app = signed_in_and_expired().await;
-    let mut service = ServiceProcess::spawn(&app, &[("SHUTDOWN_GRACE_SECONDS", "15")]).await;
-    // This client's connection stays open, as a load balancer's would.
-    service.wait_until_ready().await;
+/// Makes the IdP hold its token answers for `delay_ms`, sends a request that needs a refresh to
+/// `service`, and returns it (still in flight) once its refresh has reached the IdP.
+async fn start_a_held_refresh(
+    app: &TestApp,
+    service: &ServiceProcess,
+    delay_ms: u64,
+) -> (
+    tokio::task::JoinHandle<reqwest::Result<reqwest::Response>>,
+    Instant,
+) {
     app.idp.fail_token_endpoint(TokenFailure {
         status: None,
         body: String::new(),
-        delay_ms: 2000,
+        delay_ms,
     });
     let refreshes_before = app.idp.count("token:refresh_token");
-    let slow = {
-        let url = service.app_url("/account").await;
-        let request = reqwest::Client::new()
-            .get(url)
-            .header(COOKIE, format!("session={}", service.session));
-        tokio::spawn(request.send())
-    };
+    let url = service.app_url("/account").await;
+    let request = reqwest::Client::new()
+        .get(url)
+        .header(COOKIE, format!("session={}", service.session));
+    let slow = tokio::spawn(request.send());
     let started = Instant::now();
     while app.idp.count("token:refresh_token") == refreshes_before {
         assert!(
@@ -451,6 +453,16 @@ async fn sigterm_during_a_slow_refresh_finishes_the_request_while_readyz_says_50
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    (slow, started)
+}
+
+#[tokio::test]
+async fn sigterm_during_a_slow_refresh_finishes_the_request_while_readyz_says_503_then_exits_0() {
+    let app = signed_in_and_expired().await;
+    let mut service = ServiceProcess::spawn(&app, &[("SHUTDOWN_GRACE_SECONDS", "15")]).await;
+    // This client's connection stays open, as a load balancer's would.
+    service.wait_until_ready().await;
+    let (slow, started) = start_a_held_refresh(&app, &service, 2000).await;
 
     service.sigterm();
     // The signal is handled a moment later; the slow request is still in flight meanwhile.
@@ -497,27 +509,7 @@ async fn a_second_sigterm_stops_at_once_without_waiting_for_the_work_in_flight()
     let app = signed_in_and_expired().await;
     let mut service = ServiceProcess::spawn(&app, &[("SHUTDOWN_GRACE_SECONDS", "60")]).await;
     service.wait_until_ready().await;
-    app.idp.fail_token_endpoint(TokenFailure {
-        status: None,
-        body: String::new(),
-        delay_ms: 30_000,
-    });
-    let refreshes_before = app.idp.count("token:refresh_token");
-    let slow = {
-        let url = service.app_url("/account").await;
-        let request = reqwest::Client::new()
-            .get(url)
-            .header(COOKIE, format!("session={}", service.session));
-        tokio::spawn(request.send())
-    };
-    let started = Instant::now();
-    while app.idp.count("token:refresh_token") == refreshes_before {
-        assert!(
-            started.elapsed() < WAIT,
-            "the refresh never reached the IdP"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let (slow, started) = start_a_held_refresh(&app, &service, 30_000).await;
 
     service.sigterm();
     service.wait_for_line("shutting down").await;
