@@ -1,7 +1,8 @@
 //! Looks for Chromium and ChromeDriver, which the browser tests (`tests/app/browser/`) drive.
 //! When they are missing and `CI` is not set, the tests are built with `cfg(no_browser)`, which
 //! marks them ignored: `cargo test` then reports them as not run, never as passed. Under CI they
-//! are built as usual and fail when the browser is missing.
+//! are built as usual and fail when the browser is missing. Likewise for the PostgreSQL tests
+//! and `TEST_DATABASE_URL` (see `postgres`).
 
 use std::path::PathBuf;
 
@@ -10,10 +11,18 @@ const HOW: &str = "Debian packages chromium, chromium-driver: \
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
-    for variable in ["PATH", "CI", "CHROMIUM", "CHROMEDRIVER"] {
+    for variable in [
+        "PATH",
+        "CI",
+        "CHROMIUM",
+        "CHROMEDRIVER",
+        "TEST_DATABASE_URL",
+    ] {
         println!("cargo::rerun-if-env-changed={variable}");
     }
     println!("cargo::rustc-check-cfg=cfg(no_browser)");
+    println!("cargo::rustc-check-cfg=cfg(no_postgres)");
+    postgres();
 
     let chromium = program(
         "CHROMIUM",
@@ -46,6 +55,20 @@ fn main() {
             );
         }
     }
+}
+
+/// Without `TEST_DATABASE_URL`, the tests that need PostgreSQL (its notifications, its restart,
+/// several instances on it) are built with `cfg(no_postgres)`, which marks them ignored: reported
+/// as not run, never as passed. `.ci/run` runs the suite once more with it set.
+fn postgres() {
+    if std::env::var_os("TEST_DATABASE_URL").is_some_and(|url| !url.is_empty()) {
+        return;
+    }
+    println!("cargo::rustc-cfg=no_postgres");
+    println!(
+        "cargo::warning=the PostgreSQL tests will be ignored: TEST_DATABASE_URL is not set \
+         (start a throwaway server with `scripts/postgres.sh start` and set it to the URL it prints)"
+    );
 }
 
 /// The program named by the environment variable `setting`, else the first of `names` on PATH.

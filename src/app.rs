@@ -2,6 +2,7 @@
 //! Cognito pool is configured, builds `AppState` and wires the middleware around the routes. The
 //! one module that knows every other. Running and stopping the servers is `shutdown`'s.
 
+pub mod housekeeping;
 mod probe;
 mod shutdown;
 
@@ -41,6 +42,8 @@ pub struct Application {
     metrics: Option<(Url, Server)>,
     shutdown_grace: Duration,
     signals: shutdown::StopSignals,
+    /// The housekeeping and, on PostgreSQL, the feed of other instances' session changes.
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -68,13 +71,19 @@ impl Application {
             }
         }
 
-        let data_dir = config.data_dir();
-        std::fs::create_dir_all(&data_dir).map_err(|error| {
-            anyhow::anyhow!(
-                "DATABASE_URL: its folder {} cannot be created ({error})",
-                data_dir.display()
-            )
-        })?;
+        let data_dir = config.data_dir.clone();
+        // SQLite's file goes there; with PostgreSQL it is only for development's keys.
+        let needs_data_dir = !db::is_postgres_url(&config.database_url)
+            || config.app_secret.is_none()
+            || matches!(config.idp, IdpConfig::Development(_));
+        if needs_data_dir {
+            std::fs::create_dir_all(&data_dir).map_err(|error| {
+                anyhow::anyhow!(
+                    "DATABASE_URL: its data folder {} cannot be created ({error})",
+                    data_dir.display()
+                )
+            })?;
+        }
         let pool = db::connect(&config.database_url).await?;
         let app_secret = match &config.app_secret {
             Some(secret) => secret.clone(),
@@ -89,6 +98,12 @@ impl Application {
             TokenCipher::new(&app_secret),
             config.cookies.max_age,
         ));
+        let attempts = Arc::new(AttemptStore::new(pool));
+        let mut background: Vec<_> = sessions.follow_changes().into_iter().collect();
+        background.push(tokio::spawn({
+            let (sessions, attempts) = (sessions.clone(), attempts.clone());
+            async move { housekeeping::run(&sessions, &attempts).await }
+        }));
         let idp = Arc::new(IdpClient::new(http, &settings)?);
         let metrics = match metrics_listener {
             Some(listener) => {
@@ -104,7 +119,7 @@ impl Application {
             base_path: config.base_path().to_owned(),
             refresher: Refresher::new(idp.clone(), sessions.clone()),
             sessions,
-            attempts: AttemptStore::new(pool),
+            attempts,
             idp,
             policy,
             lifecycle: Lifecycle::default(),
@@ -144,6 +159,7 @@ impl Application {
             metrics,
             shutdown_grace: config.shutdown_grace,
             signals,
+            background,
         })
     }
 
@@ -219,7 +235,13 @@ impl Application {
             dev_idp: self.dev_idp.map(DevIdp::into_server),
             metrics: self.metrics.map(|(_, server)| server),
         };
-        shutdown::run(self.state, servers, self.signals, self.shutdown_grace).await
+        let state = self.state.clone();
+        let stopped = shutdown::run(self.state, servers, self.signals, self.shutdown_grace).await;
+        for task in self.background {
+            task.abort();
+        }
+        state.sessions.close().await;
+        stopped
     }
 }
 

@@ -28,6 +28,8 @@ pub const REFRESH_WAIT: &str = "refresh_wait_seconds";
 pub const IDP_REQUEST_DURATION: &str = "idp_request_duration_seconds";
 pub const ACTIVE_SESSIONS: &str = "active_sessions";
 pub const SESSION_CACHE: &str = "session_cache_lookups_total";
+pub const FOLLOWING_CHANGES: &str = "session_changes_following";
+pub const HOUSEKEEPING_DELETED: &str = "housekeeping_deleted_total";
 
 /// The route label of a request that matched no route: never the raw path, whose values are
 /// unbounded.
@@ -70,6 +72,14 @@ pub fn describe() {
     describe_counter!(
         SESSION_CACHE,
         "Session lookups by result: hit (the in-memory copy) or miss (a database read)"
+    );
+    describe_gauge!(
+        FOLLOWING_CHANGES,
+        "1 while other instances' session changes arrive as PostgreSQL notifications, 0 while that connection is down (the cache then re-reads every second)"
+    );
+    describe_counter!(
+        HOUSEKEEPING_DELETED,
+        "Rows the housekeeping deleted, by table (sessions: ended; sign_in_attempts: abandoned)"
     );
 }
 
@@ -157,6 +167,16 @@ pub fn session_cache(hit: bool) {
         MISS.get_or_init(|| counter!(SESSION_CACHE, "result" => "miss"))
             .increment(1);
     }
+}
+
+/// Whether session changes of other instances arrive as notifications now.
+pub fn following_session_changes(following: bool) {
+    ::metrics::gauge!(FOLLOWING_CHANGES).set(if following { 1.0 } else { 0.0 });
+}
+
+/// The housekeeping deleted `rows` rows of `table`.
+pub fn housekeeping_deleted(table: &'static str, rows: u64) {
+    counter!(HOUSEKEEPING_DELETED, "table" => table).increment(rows);
 }
 
 /// The number of live sessions, as last counted.

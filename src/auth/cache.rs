@@ -1,22 +1,28 @@
-//! In-memory copies of recently used sessions and their userInfo answers, in front of SQLite.
+//! In-memory copies of recently used sessions and their userInfo answers, in front of the
+//! database.
 //!
 //! The database stays the truth. This process updates or drops an entry whenever it changes the
-//! session (refresh, sign-out, `invalid_grant`), and re-reads any entry older than
-//! [`REVALIDATE_AFTER`], so a session ended by *another* process sharing the database is served
-//! here for at most that long. A session this process ended leaves a tombstone that outlives any
-//! database read, so a read that raced with the delete cannot put it back.
+//! session (refresh, sign-out, `invalid_grant`). A change made by *another* process drops the
+//! entry when its notification arrives (PostgreSQL's LISTEN/NOTIFY: within milliseconds), and in
+//! any case every entry older than [`REVALIDATE_AFTER`] is read again: that is the bound on
+//! SQLite, and on PostgreSQL while the notifications' connection is down.
+//!
+//! A dropped session leaves a tombstone: a read that began before the drop, and so may carry the
+//! old row, cannot put it back. The tombstone outlives any such read.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use tokio::sync::watch;
+
 use crate::auth::Session;
 
 /// How long a cached session is trusted before it is read from the database again.
 pub const REVALIDATE_AFTER: Duration = Duration::from_secs(1);
-/// How long an ended session is kept out of the cache: longer than the slowest read can take
-/// (SQLite's 5 s busy timeout, plus the pool's wait for a connection), so a read that began
-/// before the delete has finished, one way or the other, when its tombstone goes.
+/// How long a tombstone lasts: longer than the slowest read can take (SQLite's 5 s busy timeout,
+/// plus the pool's wait for a connection), so a read that began before the drop has finished,
+/// one way or the other, when its tombstone goes.
 const TOMBSTONE_LIFETIME: Duration = Duration::from_secs(40);
 /// Most sessions kept; a session with its sealed tokens takes about 4 KB.
 const MAX_ENTRIES: usize = 10_000;
@@ -35,8 +41,11 @@ struct Entry {
 #[derive(Default)]
 struct Inner {
     entries: HashMap<String, Entry>,
-    /// Sessions this process ended, and when.
-    ended: HashMap<String, Instant>,
+    /// Sessions dropped because they ended or changed, and when.
+    dropped: HashMap<String, Instant>,
+    /// What refreshes waiting on another process's lease watch, per session: a count of the
+    /// changes announced while someone watched.
+    waiting: HashMap<String, watch::Sender<u64>>,
 }
 
 /// The cache; keys are session id hashes.
@@ -62,14 +71,19 @@ impl SessionCache {
             .then(|| entry.session.clone())
     }
 
-    /// Stores what the database just said about a session, unless this process ended it. A
-    /// profile survives only while the access token is the one it was fetched with.
-    pub fn put(&self, session: &Session) {
+    /// Stores what a database read begun at `read_at` said about a session, unless the session
+    /// was dropped since the read began. A profile survives only while the access token is the
+    /// one it was fetched with.
+    pub fn put(&self, session: &Session, read_at: Instant) {
         let mut inner = self.lock();
         inner
-            .ended
+            .dropped
             .retain(|_, at| at.elapsed() < TOMBSTONE_LIFETIME);
-        if inner.ended.contains_key(&session.id_hash) {
+        if inner
+            .dropped
+            .get(&session.id_hash)
+            .is_some_and(|dropped_at| *dropped_at >= read_at)
+        {
             return;
         }
         let entries = &mut inner.entries;
@@ -87,7 +101,7 @@ impl SessionCache {
             session.id_hash.clone(),
             Entry {
                 session: session.clone(),
-                read_at: Instant::now(),
+                read_at,
                 profile,
             },
         );
@@ -102,12 +116,39 @@ impl SessionCache {
         self.lock().entries.remove(id_hash);
     }
 
-    /// Drops a session this process has just deleted, and keeps it out while a read that began
-    /// before the delete may still be under way.
-    pub fn end(&self, id_hash: &str) {
+    /// Drops a session that has just ended or changed (here, or in another process that says
+    /// so), keeps out what reads begun before now bring back, and wakes whoever waits on it.
+    pub fn drop_session(&self, id_hash: &str) {
         let mut inner = self.lock();
         inner.entries.remove(id_hash);
-        inner.ended.insert(id_hash.to_owned(), Instant::now());
+        inner.dropped.insert(id_hash.to_owned(), Instant::now());
+        if let Some(waiting) = inner.waiting.get(id_hash) {
+            waiting.send_modify(|changes| *changes += 1);
+        }
+    }
+
+    /// A watch on the session of `id_hash`: it sees every change announced from now on, even
+    /// one that arrives before its holder starts waiting. Give it back with
+    /// [`SessionCache::stop_watching`].
+    pub fn watch(&self, id_hash: &str) -> watch::Receiver<u64> {
+        self.lock()
+            .waiting
+            .entry(id_hash.to_owned())
+            .or_insert_with(|| watch::channel(0).0)
+            .subscribe()
+    }
+
+    /// Forgets the watches of `id_hash` once nobody holds one.
+    pub fn stop_watching(&self, id_hash: &str, watch: watch::Receiver<u64>) {
+        drop(watch);
+        let mut inner = self.lock();
+        if inner
+            .waiting
+            .get(id_hash)
+            .is_some_and(|sender| sender.receiver_count() == 0)
+        {
+            inner.waiting.remove(id_hash);
+        }
     }
 
     /// The userInfo answer cached for the session's current access token.
@@ -146,7 +187,7 @@ mod tests {
     fn a_cached_session_is_served_until_it_ends() {
         let cache = SessionCache::default();
 
-        cache.put(&session("a", 1));
+        cache.put(&session("a", 1), Instant::now());
 
         assert!(cache.get("a", 1_500).is_some());
         assert!(
@@ -157,42 +198,76 @@ mod tests {
     }
 
     #[test]
-    fn a_session_ended_here_cannot_be_put_back_by_a_racing_read() {
+    fn a_dropped_session_cannot_be_put_back_by_a_read_begun_before() {
         let cache = SessionCache::default();
-        cache.put(&session("a", 1));
+        let read_before = Instant::now();
+        cache.put(&session("a", 1), read_before);
 
-        cache.end("a");
-        cache.put(&session("a", 1));
+        cache.drop_session("a");
+        cache.put(&session("a", 1), read_before);
 
         assert!(cache.get("a", 1_500).is_none());
     }
 
     #[test]
-    fn reads_racing_with_the_end_on_other_threads_never_bring_the_session_back() {
+    fn a_read_begun_after_the_drop_is_kept() {
+        let cache = SessionCache::default();
+        cache.drop_session("a");
+
+        cache.put(&session("a", 2), Instant::now());
+
+        assert!(cache.get("a", 1_500).is_some(), "the row as it is now");
+    }
+
+    #[test]
+    fn a_drop_is_seen_by_the_watches_of_that_session_only() {
+        let cache = SessionCache::default();
+        let (mut mine, mut other) = (cache.watch("a"), cache.watch("b"));
+
+        cache.drop_session("a");
+
+        assert!(
+            mine.has_changed().unwrap(),
+            "a change of a is seen by a's watch"
+        );
+        assert!(!other.has_changed().unwrap());
+        mine.mark_unchanged();
+        other.mark_unchanged();
+        cache.stop_watching("a", mine);
+        cache.stop_watching("b", other);
+        assert!(
+            cache.lock().waiting.is_empty(),
+            "nothing kept once nobody watches"
+        );
+    }
+
+    #[test]
+    fn reads_racing_with_the_drop_on_other_threads_never_bring_the_session_back() {
         let cache = Arc::new(SessionCache::default());
-        let read_before_the_end = session("a", 1);
+        let read_before_the_drop = session("a", 1);
+        let read_at = Instant::now();
         let start = Arc::new(Barrier::new(9));
 
         let readers: Vec<_> = (0..8)
             .map(|_| {
                 let (cache, start, row) =
-                    (cache.clone(), start.clone(), read_before_the_end.clone());
+                    (cache.clone(), start.clone(), read_before_the_drop.clone());
                 std::thread::spawn(move || {
                     start.wait();
                     for _ in 0..2_000 {
-                        cache.put(&row);
+                        cache.put(&row, read_at);
                     }
                 })
             })
             .collect();
         start.wait();
-        cache.end("a");
-        let seen_after_the_end = (0..2_000).any(|_| cache.get("a", 1_500).is_some());
+        cache.drop_session("a");
+        let seen_after_the_drop = (0..2_000).any(|_| cache.get("a", 1_500).is_some());
         for reader in readers {
             reader.join().unwrap();
         }
 
-        assert!(!seen_after_the_end, "an ended session was served");
+        assert!(!seen_after_the_drop, "a dropped session was served");
         assert!(cache.get("a", 1_500).is_none());
     }
 
@@ -200,7 +275,7 @@ mod tests {
     fn a_profile_lives_as_long_as_its_access_token() {
         let cache = SessionCache::default();
         let first = session("a", 1);
-        cache.put(&first);
+        cache.put(&first, Instant::now());
         cache.put_profile(
             &first,
             &Arc::new(Profile::from([(
@@ -210,9 +285,9 @@ mod tests {
         );
 
         let kept = cache.profile(&first);
-        cache.put(&session("a", 1));
+        cache.put(&session("a", 1), Instant::now());
         let after_reread = cache.profile(&first);
-        cache.put(&session("a", 2));
+        cache.put(&session("a", 2), Instant::now());
         let after_refresh = cache.profile(&session("a", 2));
 
         assert!(kept.is_some() && after_reread.is_some());

@@ -5,7 +5,7 @@
 //! - **One refresh per session everywhere.** Within this process, requests of one session share
 //!   one refresh task and are woken by its outcome. Across processes sharing the database, a lease
 //!   in the session row (a conditional `UPDATE`) lets one task call the IdP; tasks elsewhere watch
-//!   the row until it shows the outcome.
+//!   the row until it shows the outcome, woken by the database's notification on PostgreSQL.
 //! - **A refresh runs to its end.** It is a spawned task, not part of the request that started it:
 //!   a browser that drops the connection cannot leave a rotated refresh token unstored or the
 //!   lease held. The lease is given back on every path, errors included.
@@ -38,8 +38,12 @@ pub const REFRESH_MARGIN_SECONDS: i64 = 60;
 /// JWKS fetch that may take as long again), so a lease outlives its holder by at most this.
 pub const LEASE_SECONDS: i64 = REQUEST_TIMEOUT.as_secs() as i64 + 5;
 const RENEW_EVERY: Duration = Duration::from_secs(2);
-/// How often a refresh waiting for another process's lease looks at the session row again.
+/// How often a refresh waiting for another process's lease looks at the session row again, when
+/// nothing announces the outcome (SQLite)...
 const WAIT_STEP: Duration = Duration::from_millis(20);
+/// ...and when the database announces it (PostgreSQL): the notification wakes the waiter, and
+/// this only bounds the wait should one be missed.
+const WAIT_STEP_NOTIFIED: Duration = Duration::from_millis(250);
 /// The longest a refresh waits for another process's lease before giving up. A live holder
 /// finishes well within it; a dead one's lease lapses within [`LEASE_SECONDS`].
 const WAIT_LIMIT_SECONDS: i64 = 3 * LEASE_SECONDS;
@@ -203,6 +207,8 @@ impl Inner {
         let give_up_at = clock::now() + WAIT_LIMIT_SECONDS;
         // Set once another process holds the lease; recorded when this one stops waiting.
         let mut waiting = None;
+        // Before the first try, so that an outcome announced between a try and the wait counts.
+        let mut changes = self.sessions.watch(&read_before);
         loop {
             let until = clock::now() + LEASE_SECONDS;
             if let Some(lease) = self
@@ -222,9 +228,14 @@ impl Inner {
                 }
                 return result;
             }
-            // Another process holds the lease: watch the row for its outcome.
+            // Another process holds the lease: wait for its outcome to be announced, or look.
             waiting.get_or_insert_with(Timer::refresh_wait);
-            tokio::time::sleep(WAIT_STEP).await;
+            let step = if self.sessions.follows_changes() {
+                WAIT_STEP_NOTIFIED
+            } else {
+                WAIT_STEP
+            };
+            changes.changed_or_after(step).await;
             let now = clock::now();
             match self.sessions.reload(&read_before).await? {
                 None => return Err(SessionError::Ended),

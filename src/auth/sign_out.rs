@@ -93,8 +93,6 @@ pub async fn sign_out_earlier(idp: &IdpClient, sessions: &SessionStore, ids: &[S
 
 #[cfg(test)]
 mod tests {
-    use sqlx::SqlitePool;
-
     use super::*;
     use crate::auth::idp::IdpSettings;
     use crate::db::{self, sessions::test_row};
@@ -123,7 +121,7 @@ mod tests {
     }
 
     /// A store holding sessions `a`, `b` and `c` of `sub-1`, and `d` of `sub-2`.
-    async fn four_sessions() -> (SessionStore, SqlitePool, tempfile::TempDir) {
+    async fn four_sessions() -> (SessionStore, db::Db, db::tests::TestDatabase) {
         let (pool, dir) = db::tests::test_pool().await;
         let now = crate::clock::now();
         for (id_hash, sub) in [
@@ -148,7 +146,7 @@ mod tests {
         hashes
     }
 
-    async fn session(pool: &SqlitePool, id_hash: &str) -> Session {
+    async fn session(pool: &db::Db, id_hash: &str) -> Session {
         let row = db::sessions::find(pool, id_hash, crate::clock::now()).await;
         Session::from_row(row.unwrap().unwrap())
     }

@@ -2,7 +2,7 @@
 //! a sign-in `/admin` needs, and its log filter.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine;
@@ -63,18 +63,56 @@ pub(super) fn sqlite_file(database_url: &str) -> Option<PathBuf> {
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
 
-/// `DATABASE_URL`: a SQLite file.
+/// `DATABASE_URL`: a SQLite file, or a PostgreSQL database (for several instances).
 pub(super) fn parse_database_url(value: Option<String>) -> Result<String, ConfigError> {
-    const EXAMPLE: &str = "sqlite://data/app.db";
-    let value = value.unwrap_or_else(|| EXAMPLE.into());
+    const EXAMPLE: &str = "sqlite://data/app.db or postgres://app:secret@db.internal/app";
+    let value = value.unwrap_or_else(|| "sqlite://data/app.db".into());
+    if crate::db::is_postgres_url(&value) {
+        if !cfg!(feature = "postgres") {
+            return Err(error(
+                "DATABASE_URL",
+                "names PostgreSQL, but this build has no PostgreSQL support (build it with the \
+                 postgres feature)"
+                    .into(),
+                EXAMPLE,
+            ));
+        }
+        // Only the shape: whether the server answers is for start-up to find out.
+        let host = Url::parse(&value)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        if host.is_empty() {
+            return Err(error(
+                "DATABASE_URL",
+                "is a postgres:// URL without a host".into(),
+                EXAMPLE,
+            ));
+        }
+        return Ok(value);
+    }
     if sqlite_file(&value).is_none() {
         return Err(error(
             "DATABASE_URL",
-            format!("{value:?} is not a sqlite:// URL naming a file"),
+            format!("{value:?} is neither a sqlite:// URL naming a file nor a postgres:// URL"),
             EXAMPLE,
         ));
     }
     Ok(value)
+}
+
+/// The data folder for `database_url`: the SQLite file's folder, or `data` with PostgreSQL.
+pub(super) fn data_dir(database_url: &str) -> PathBuf {
+    sqlite_file(database_url)
+        .and_then(|file| file.parent().map(Path::to_path_buf))
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or_else(|| {
+            PathBuf::from(if crate::db::is_postgres_url(database_url) {
+                "data"
+            } else {
+                "."
+            })
+        })
 }
 
 /// `APP_SECRET`: optional with the development IdP, required with Cognito.
@@ -168,8 +206,9 @@ mod tests {
             ("APP_LISTEN", vec![("APP_LISTEN", "127.0.0.1")]),
             (
                 "DATABASE_URL",
-                vec![("DATABASE_URL", "postgres://localhost/app")],
+                vec![("DATABASE_URL", "mysql://localhost/app")],
             ),
+            ("DATABASE_URL", vec![("DATABASE_URL", "postgres://")]),
             ("DATABASE_URL", vec![("DATABASE_URL", "sqlite::memory:")]),
             ("APP_SECRET", vec![("APP_SECRET", "not base64!")]),
             ("APP_SECRET", vec![("APP_SECRET", "c2hvcnQ=")]),

@@ -10,7 +10,7 @@ mod oauth;
 mod service;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use url::Url;
@@ -38,8 +38,11 @@ pub struct Config {
     pub base_url: Url,
     /// Socket address the app binds.
     pub listen: SocketAddr,
-    /// SQLite database URL; its folder is the data folder (dev secret, dev IdP keys).
+    /// SQLite or PostgreSQL database URL.
     pub database_url: String,
+    /// Where development keys and secrets are kept (the dev secret, the dev IdP's keys): the
+    /// SQLite file's folder, or `data` in the working folder with PostgreSQL.
+    pub data_dir: PathBuf,
     /// Key material for encrypting tokens at rest. `None` in development: generated into the
     /// data folder at start-up.
     pub app_secret: Option<Secret<Vec<u8>>>,
@@ -83,6 +86,7 @@ impl Config {
         let base_url = app::parse_base_url(get("APP_BASE_URL"))?;
         let listen = app::parse_listen(get("APP_LISTEN"))?;
         let database_url = app::parse_database_url(get("DATABASE_URL"))?;
+        let data_dir = app::data_dir(&database_url);
         let idp = idp::parse_idp(&get)?;
         let app_secret = app::parse_app_secret(get("APP_SECRET"), &idp)?;
         let scopes = oauth::parse_scopes(get("COGNITO_SCOPES"))?;
@@ -101,6 +105,7 @@ impl Config {
             base_url,
             listen,
             database_url,
+            data_dir,
             app_secret,
             idp,
             scopes,
@@ -126,14 +131,6 @@ impl Config {
     /// The path prefix the app is served under: `""` at the root, else e.g. `"/app"`.
     pub fn base_path(&self) -> &str {
         self.base_url.path().trim_end_matches('/')
-    }
-
-    /// The folder holding the SQLite file; development keys and secrets are kept beside it.
-    pub fn data_dir(&self) -> PathBuf {
-        app::sqlite_file(&self.database_url)
-            .and_then(|file| file.parent().map(Path::to_path_buf))
-            .filter(|dir| !dir.as_os_str().is_empty())
-            .unwrap_or_else(|| PathBuf::from("."))
     }
 }
 
@@ -298,13 +295,33 @@ mod tests {
     }
 
     #[test]
+    fn a_postgres_url_is_taken_and_keeps_development_files_in_data() {
+        let url = "postgres://app:secret@db.internal:5432/app?sslmode=require";
+
+        let config = parse(&[("DATABASE_URL", url)]);
+
+        if cfg!(feature = "postgres") {
+            let config = config.unwrap();
+            assert_eq!(config.database_url, url);
+            assert_eq!(config.data_dir, PathBuf::from("data"));
+        } else {
+            let error = config.unwrap_err().to_string();
+            assert!(error.contains("postgres feature"), "{error}");
+            assert!(
+                !error.contains("secret"),
+                "the password is not shown: {error}"
+            );
+        }
+    }
+
+    #[test]
     fn no_settings_at_all_gives_the_documented_defaults() {
         let config = parse(&[]).unwrap();
 
         assert_eq!(config.base_url.as_str(), "http://localhost:8080/");
         assert_eq!(config.listen, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(config.database_url, "sqlite://data/app.db");
-        assert_eq!(config.data_dir(), PathBuf::from("data"));
+        assert_eq!(config.data_dir, PathBuf::from("data"));
         assert!(config.app_secret.is_none());
         assert_eq!(config.scopes, ["openid", "email", "profile"]);
         assert_eq!(config.logout_uri.as_str(), "http://localhost:8080/");

@@ -1,78 +1,82 @@
-//! The SQLite pool and the schema: migrations embedded in the binary and applied at start-up.
-//! One file per table holds that table's queries.
+//! The database: SQLite (the embedded default) or PostgreSQL (for several instances), the schema
+//! migrations of each, applied at start-up, and one file per table holding that table's queries.
+//!
+//! Both backends run the same SQL wherever their dialects agree, which is nearly everywhere:
+//! parameters are written `$1`, `$2`…, which SQLite reads as well as PostgreSQL. [`on_pool!`]
+//! compiles a query once for each pool type. Where the dialects differ (the housekeeping's batched
+//! deletes), the two statements sit side by side in the same function.
 
+pub(crate) mod migrations;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod sessions;
 pub mod sign_in_attempts;
 
-use std::borrow::Cow;
-use std::future::Future;
-use std::pin::Pin;
 use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::SqlitePool;
-use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-/// Every file of `migrations/`, in order. Embedded by hand rather than with `sqlx::migrate!()`,
-/// whose proc macro would compile SQLite a second time; a test checks this list against the folder.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "create sign in attempts and sessions",
-        include_str!("../../migrations/0001_create_sign_in_attempts_and_sessions.sql"),
-    ),
-    (
-        2,
-        "fence the refresh lease",
-        include_str!("../../migrations/0002_fence_the_refresh_lease.sql"),
-    ),
-    (
-        3,
-        "keep the sign in time",
-        include_str!("../../migrations/0003_keep_the_sign_in_time.sql"),
-    ),
-    (
-        4,
-        "list a users sessions",
-        include_str!("../../migrations/0004_list_a_users_sessions.sql"),
-    ),
-];
+/// How many rows the housekeeping deletes in one statement: small enough that no statement holds
+/// its locks for long, on either backend, whatever the table's size.
+pub const HOUSEKEEPING_BATCH: i64 = 500;
 
-#[derive(Debug)]
-struct EmbeddedMigrations;
+/// A connection pool of one backend.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgPool),
+}
 
-impl<'s> MigrationSource<'s> for EmbeddedMigrations {
-    #[allow(clippy::type_complexity)]
-    fn resolve(
-        self,
-    ) -> Pin<
-        Box<
-            dyn Future<Output = Result<Vec<Migration>, Box<dyn std::error::Error + Send + Sync>>>
-                + Send
-                + 's,
-        >,
-    > {
-        Box::pin(async {
-            Ok(MIGRATIONS
-                .iter()
-                .map(|&(version, description, sql)| {
-                    Migration::new(
-                        version,
-                        Cow::Borrowed(description),
-                        MigrationType::Simple,
-                        sqlx::SqlStr::from_static(sql),
-                        false,
-                    )
-                })
-                .collect())
-        })
+/// Evaluates `$body` with `$pool` bound to whichever pool `$db` holds: the body is compiled once
+/// per backend, so the same query text and binds serve both.
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            #[cfg(feature = "postgres")]
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+impl Db {
+    /// The backend's name, for logs and metrics.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            #[cfg(feature = "postgres")]
+            Self::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Closes every connection (at shutdown, and in tests that take the database away).
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
     }
 }
 
-/// Opens (creating if needed) the database and applies the migrations.
-pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
+/// Whether `url` names a PostgreSQL database.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// Opens (creating if needed) the database of `database_url` and applies its migrations.
+pub async fn connect(database_url: &str) -> anyhow::Result<Db> {
+    if is_postgres_url(database_url) {
+        #[cfg(feature = "postgres")]
+        return postgres::connect(database_url).await.map(Db::Postgres);
+        #[cfg(not(feature = "postgres"))]
+        anyhow::bail!("this build has no PostgreSQL support (build it with the postgres feature)");
+    }
+    connect_sqlite(database_url).await.map(Db::Sqlite)
+}
+
+async fn connect_sqlite(database_url: &str) -> anyhow::Result<SqlitePool> {
     let options = SqliteConnectOptions::from_str(database_url)
         .with_context(|| format!("reading DATABASE_URL {database_url:?}"))?
         .create_if_missing(true)
@@ -85,64 +89,107 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
         .connect_with(options)
         .await
         .context("opening the SQLite database")?;
-    let migrator = Migrator::new(EmbeddedMigrations)
-        .await
-        .context("loading the migrations")?;
-    migrator
-        .run(&pool)
-        .await
-        .context("applying the migrations")?;
+    migrations::apply_sqlite(&pool).await?;
     Ok(pool)
 }
 
 /// Whether the database answers.
-pub async fn ping(pool: &SqlitePool) -> sqlx::Result<()> {
-    sqlx::query("select 1").execute(pool).await.map(|_| ())
+pub async fn ping(db: &Db) -> sqlx::Result<()> {
+    on_pool!(db, pool => sqlx::query("select 1").execute(pool).await.map(|_| ()))
+}
+
+/// Whether `error` says the database could not be reached (down, restarting, the pool's wait
+/// for a connection ran out), rather than that a query was wrong: the pages say "try again in a
+/// moment" for the first, and the second is our bug.
+pub fn is_unavailable(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        let Some(error) = cause.downcast_ref::<sqlx::Error>() else {
+            return false;
+        };
+        match error {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Protocol(_) => true,
+            // SQLSTATE class 08 (connection exception) and 57P0x (the server is shutting down,
+            // restarting or starting), as PostgreSQL reports them; SQLite's "database is locked"
+            // after the busy timeout.
+            sqlx::Error::Database(error) => error.code().is_some_and(|code| {
+                code.starts_with("08") || code.starts_with("57P") || code == "5"
+            }),
+            _ => false,
+        }
+    })
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
 
-    pub async fn test_pool() -> (SqlitePool, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("test.db").display());
-        (connect(&url).await.unwrap(), dir)
+    /// A fresh, migrated database for a unit test: a SQLite file in a temporary folder, or, when
+    /// `TEST_DATABASE_URL` is set, a schema of its own on that PostgreSQL server (dropped with
+    /// the guard).
+    pub async fn test_pool() -> (Db, TestDatabase) {
+        let guard = TestDatabase::new().await;
+        (connect(&guard.url).await.unwrap(), guard)
     }
 
-    #[test]
-    fn every_migration_file_is_embedded_in_order() {
-        let mut files: Vec<String> =
-            std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
-                .unwrap()
-                .map(|entry| entry.unwrap().file_name().into_string().unwrap())
-                .collect();
-        files.sort();
+    /// Where a unit test's database lives; cleaned up when dropped.
+    pub struct TestDatabase {
+        pub url: String,
+        _dir: tempfile::TempDir,
+    }
 
-        assert_eq!(
-            files.len(),
-            MIGRATIONS.len(),
-            "add new files of migrations/ to db::MIGRATIONS"
-        );
-        for (file, (version, _, _)) in files.iter().zip(MIGRATIONS) {
-            assert!(
-                file.starts_with(&format!("{version:04}_")),
-                "{file} is not migration {version}"
-            );
+    impl TestDatabase {
+        pub async fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let url = match std::env::var("TEST_DATABASE_URL") {
+                #[cfg(feature = "postgres")]
+                Ok(server) if !server.is_empty() => postgres::tests::fresh_schema(&server).await,
+                _ => format!("sqlite://{}", dir.path().join("test.db").display()),
+            };
+            Self { url, _dir: dir }
         }
     }
 
     #[tokio::test]
     async fn migrations_apply_twice_without_error() {
-        let (pool, dir) = test_pool().await;
-        pool.close().await;
+        let (db, guard) = test_pool().await;
+        db.close().await;
 
-        let again = connect(&format!(
-            "sqlite://{}",
-            dir.path().join("test.db").display()
-        ))
-        .await;
+        let again = connect(&guard.url).await;
 
         assert!(again.is_ok());
+    }
+
+    #[tokio::test]
+    async fn instances_starting_at_once_on_a_new_database_all_come_up() {
+        let guard = TestDatabase::new().await;
+        let mut starting = tokio::task::JoinSet::new();
+
+        for _ in 0..4 {
+            let url = guard.url.clone();
+            starting.spawn(async move { connect(&url).await });
+        }
+
+        while let Some(started) = starting.join_next().await {
+            started.unwrap().expect("every instance starts");
+        }
+    }
+
+    #[test]
+    fn connection_failures_are_unavailable_and_query_errors_are_not() {
+        let refused = anyhow::Error::new(sqlx::Error::Io(std::io::Error::from(
+            std::io::ErrorKind::ConnectionRefused,
+        )))
+        .context("reading the session");
+        let timed_out = anyhow::Error::new(sqlx::Error::PoolTimedOut);
+        let wrong = anyhow::Error::new(sqlx::Error::RowNotFound);
+
+        assert!(is_unavailable(&refused) && is_unavailable(&timed_out));
+        assert!(!is_unavailable(&wrong));
+        assert!(!is_unavailable(&anyhow::anyhow!("not a database error")));
     }
 }

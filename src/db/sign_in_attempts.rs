@@ -1,6 +1,8 @@
 //! Queries of `sign_in_attempts`: the PKCE verifier, nonce and `return_to` of a sign-in in flight.
 
-use sqlx::{Row, SqlitePool};
+use sqlx::Row;
+
+use super::{Db, HOUSEKEEPING_BATCH, on_pool};
 
 /// How long a sign-in attempt may take, from `/auth/sign-in` to `/auth/callback`.
 pub const ATTEMPT_TTL_SECONDS: i64 = 600;
@@ -24,46 +26,67 @@ impl std::fmt::Debug for SignInAttempt {
     }
 }
 
-/// Stores an attempt, and forgets attempts that are older than their lifetime.
-pub async fn insert(
-    pool: &SqlitePool,
-    state_hash: &str,
-    attempt: &SignInAttempt,
-) -> sqlx::Result<()> {
-    sqlx::query("delete from sign_in_attempts where created_at < ?")
-        .bind(attempt.created_at - ATTEMPT_TTL_SECONDS)
+/// Stores an attempt.
+pub async fn insert(db: &Db, state_hash: &str, attempt: &SignInAttempt) -> sqlx::Result<()> {
+    const SQL: &str = "insert into sign_in_attempts \
+        (state_hash, pkce_verifier, nonce, return_to, created_at) values ($1, $2, $3, $4, $5)";
+    on_pool!(db, pool => sqlx::query(SQL)
+        .bind(state_hash)
+        .bind(&attempt.pkce_verifier)
+        .bind(&attempt.nonce)
+        .bind(&attempt.return_to)
+        .bind(attempt.created_at)
         .execute(pool)
-        .await?;
-    sqlx::query(
-        "insert into sign_in_attempts (state_hash, pkce_verifier, nonce, return_to, created_at) values (?, ?, ?, ?, ?)",
-    )
-    .bind(state_hash)
-    .bind(&attempt.pkce_verifier)
-    .bind(&attempt.nonce)
-    .bind(&attempt.return_to)
-    .bind(attempt.created_at)
-    .execute(pool)
-    .await?;
+        .await
+        .map(|_| ()))?;
     Ok(())
 }
 
 /// Removes the attempt and returns it: an attempt can be completed once only.
-pub async fn take(pool: &SqlitePool, state_hash: &str) -> sqlx::Result<Option<SignInAttempt>> {
-    let row = sqlx::query(
-        "delete from sign_in_attempts where state_hash = ? returning pkce_verifier, nonce, return_to, created_at",
-    )
-    .bind(state_hash)
-    .fetch_optional(pool)
-    .await?;
-    row.map(|row| {
-        Ok(SignInAttempt {
-            pkce_verifier: row.try_get("pkce_verifier")?,
-            nonce: row.try_get("nonce")?,
-            return_to: row.try_get("return_to")?,
-            created_at: row.try_get("created_at")?,
+pub async fn take(db: &Db, state_hash: &str) -> sqlx::Result<Option<SignInAttempt>> {
+    const SQL: &str = "delete from sign_in_attempts where state_hash = $1 \
+        returning pkce_verifier, nonce, return_to, created_at";
+    let attempt = on_pool!(db, pool => {
+        let row = sqlx::query(SQL).bind(state_hash).fetch_optional(pool).await?;
+        row.map(|row| {
+            Ok::<_, sqlx::Error>(SignInAttempt {
+                pkce_verifier: row.try_get("pkce_verifier")?,
+                nonce: row.try_get("nonce")?,
+                return_to: row.try_get("return_to")?,
+                created_at: row.try_get("created_at")?,
+            })
         })
-    })
-    .transpose()
+        .transpose()?
+    });
+    Ok(attempt)
+}
+
+/// Deletes up to [`HOUSEKEEPING_BATCH`] attempts started before `before` (abandoned: nobody
+/// came back from the IdP in time); how many. Like the sessions' batch, PostgreSQL skips rows
+/// another instance is deleting.
+pub async fn delete_abandoned_batch(db: &Db, before: i64) -> sqlx::Result<u64> {
+    match db {
+        Db::Sqlite(pool) => sqlx::query(
+            "delete from sign_in_attempts where state_hash in \
+             (select state_hash from sign_in_attempts where created_at < $1 limit $2)",
+        )
+        .bind(before)
+        .bind(HOUSEKEEPING_BATCH)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()),
+        #[cfg(feature = "postgres")]
+        Db::Postgres(pool) => sqlx::query(
+            "delete from sign_in_attempts where state_hash in \
+             (select state_hash from sign_in_attempts where created_at < $1 limit $2 \
+              for update skip locked)",
+        )
+        .bind(before)
+        .bind(HOUSEKEEPING_BATCH)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()),
+    }
 }
 
 #[cfg(test)]
@@ -93,15 +116,23 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn inserting_forgets_attempts_past_their_lifetime() {
+    async fn abandoned_attempts_are_deleted_in_batches() {
         let (pool, _dir) = test_pool().await;
-        insert(&pool, "old", &attempt(1000)).await.unwrap();
-
-        insert(&pool, "new", &attempt(1000 + ATTEMPT_TTL_SECONDS + 1))
+        for n in 0..HOUSEKEEPING_BATCH + 1 {
+            insert(&pool, &format!("old-{n}"), &attempt(1000))
+                .await
+                .unwrap();
+        }
+        insert(&pool, "new", &attempt(1000 + ATTEMPT_TTL_SECONDS))
             .await
             .unwrap();
+        let before = 1000 + ATTEMPT_TTL_SECONDS;
 
-        assert_eq!(take(&pool, "old").await.unwrap(), None);
+        let first = delete_abandoned_batch(&pool, before).await.unwrap();
+        let second = delete_abandoned_batch(&pool, before).await.unwrap();
+
+        assert_eq!((first, second), (HOUSEKEEPING_BATCH as u64, 1));
+        assert_eq!(take(&pool, "old-0").await.unwrap(), None);
         assert!(take(&pool, "new").await.unwrap().is_some());
     }
 }

@@ -18,7 +18,7 @@ pub struct AppState {
     pub base_path: String,
     pub policy: CookiePolicy,
     pub sessions: Arc<SessionStore>,
-    pub attempts: AttemptStore,
+    pub attempts: Arc<AttemptStore>,
     pub idp: Arc<IdpClient>,
     /// Runs refreshes (one per session at a time) with the two above.
     pub refresher: Refresher,

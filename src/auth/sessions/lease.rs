@@ -1,5 +1,5 @@
 //! The refresh lease and what a refresh stores, on `SessionStore`: every write after the lease
-//! is taken names the lease's token (see `migrations/0002_fence_the_refresh_lease.sql`).
+//! is taken names the lease's token (see `migrations/sqlite/0002_fence_the_refresh_lease.sql`).
 
 use crate::auth::id_token::IdTokenClaims;
 use crate::auth::idp::TokenSet;
@@ -28,7 +28,7 @@ impl std::fmt::Debug for Lease {
 
 impl SessionStore {
     /// Takes the session's refresh lease until `until`, if nobody holds it now. The lease's
-    /// token fences every write of the refresh (see `migrations/0002_fence_the_refresh_lease.sql`).
+    /// token fences every write of the refresh (see `migrations/sqlite/0002_fence_the_refresh_lease.sql`).
     pub async fn take_refresh_lease(
         &self,
         session: &Session,

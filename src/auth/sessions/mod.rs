@@ -3,20 +3,21 @@
 //! reads or writes the sessions table, so the cache in front of it (`auth::cache`) always knows
 //! what changed. Tokens are sealed before they are stored.
 
+mod changes;
 mod lease;
 
 use std::sync::Arc;
-
-use sqlx::SqlitePool;
+use std::time::Instant;
 
 use crate::auth::cache::{Profile, SessionCache};
 use crate::auth::id_token::IdTokenClaims;
 use crate::auth::idp::TokenSet;
 use crate::clock;
-use crate::db::{self, sessions::SessionRow};
+use crate::db::{self, Db, sessions::SessionRow};
 use crate::metrics;
 use crate::secrets::{Secret, TokenCipher, hash, random_token};
 
+pub use changes::SessionWatch;
 pub use lease::{Lease, Refreshed};
 
 /// The group whose members may open `/admin`.
@@ -188,19 +189,23 @@ impl TokenColumn {
 
 /// The sessions table, with tokens sealed by `APP_SECRET`, and the cache in front of it.
 pub struct SessionStore {
-    pool: SqlitePool,
+    pool: Db,
     cipher: TokenCipher,
     max_age_seconds: i64,
     cache: SessionCache,
+    /// Whether the changes other processes make arrive as notifications right now (PostgreSQL,
+    /// while the feed's connection is up; see `changes`).
+    follows_changes: std::sync::atomic::AtomicBool,
 }
 
 impl SessionStore {
-    pub fn new(pool: SqlitePool, cipher: TokenCipher, max_age: std::time::Duration) -> Self {
+    pub fn new(pool: Db, cipher: TokenCipher, max_age: std::time::Duration) -> Self {
         Self {
             pool,
             cipher,
             max_age_seconds: i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX),
             cache: SessionCache::default(),
+            follows_changes: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -262,11 +267,12 @@ impl SessionStore {
             return Ok(Some(session));
         }
         metrics::session_cache(false);
+        let read_at = Instant::now();
         let row = match db::sessions::find(&self.pool, &id_hash, now).await? {
             Some(row) => Some(self.seen(row, now).await),
             None => None,
         };
-        Ok(self.remember(&id_hash, row))
+        Ok(self.remember(&id_hash, row, read_at))
     }
 
     /// `row`, its `last_seen_at` moved to `now` when it is more than
@@ -311,15 +317,22 @@ impl SessionStore {
     }
 
     async fn read(&self, id_hash: &str, now: i64) -> anyhow::Result<Option<Session>> {
+        let read_at = Instant::now();
         let row = db::sessions::find(&self.pool, id_hash, now).await?;
-        Ok(self.remember(id_hash, row))
+        Ok(self.remember(id_hash, row, read_at))
     }
 
-    /// What the database just said about the session of `id_hash`, as the cache keeps it.
-    fn remember(&self, id_hash: &str, row: Option<SessionRow>) -> Option<Session> {
+    /// What a database read begun at `read_at` said about the session of `id_hash`, as the
+    /// cache keeps it.
+    fn remember(
+        &self,
+        id_hash: &str,
+        row: Option<SessionRow>,
+        read_at: Instant,
+    ) -> Option<Session> {
         let session = row.map(Session::from_row);
         match &session {
-            Some(session) => self.cache.put(session),
+            Some(session) => self.cache.put(session, read_at),
             None => self.cache.remove(id_hash),
         }
         session
@@ -328,8 +341,13 @@ impl SessionStore {
     /// Ends `session`.
     pub async fn end(&self, session: &Session) -> anyhow::Result<()> {
         db::sessions::delete(&self.pool, &session.id_hash).await?;
-        self.cache.end(&session.id_hash);
+        self.cache.drop_session(&session.id_hash);
         Ok(())
+    }
+
+    /// Deletes one batch of sessions that have ended; how many (see `app::housekeeping`).
+    pub async fn delete_ended_batch(&self) -> anyhow::Result<u64> {
+        Ok(db::sessions::delete_ended_batch(&self.pool, clock::now()).await?)
     }
 
     /// Forgets every cached session, for tools and tests that change the database behind the
@@ -364,6 +382,11 @@ impl SessionStore {
     /// Whether the database answers.
     pub async fn ping(&self) -> anyhow::Result<()> {
         Ok(db::ping(&self.pool).await?)
+    }
+
+    /// Closes the database's connections, once the app has stopped.
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 
     fn seal(&self, token: &Secret<String>, column: TokenColumn, id_hash: &str) -> Vec<u8> {
@@ -451,7 +474,7 @@ mod tests {
         );
     }
 
-    async fn store() -> (SessionStore, tempfile::TempDir) {
+    async fn store() -> (SessionStore, db::tests::TestDatabase) {
         let (pool, dir) = crate::db::tests::test_pool().await;
         let cipher = TokenCipher::new(&Secret::new(vec![7; 64]));
         let store = SessionStore::new(pool, cipher, std::time::Duration::from_secs(86_400));

@@ -1,10 +1,11 @@
-//! Queries of `sessions`. Tokens arrive here already sealed (see `auth::sessions`); this module
-//! stores bytes and never sees a token in the clear.
+//! Queries of `sessions`, for both backends. Tokens arrive here already sealed (see
+//! `auth::sessions`); this module stores bytes and never sees a token in the clear.
 
 mod refresh;
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{FromRow, Row, SqlitePool};
+use sqlx::{FromRow, Row};
+
+use super::{Db, HOUSEKEEPING_BATCH, on_pool};
 
 pub use refresh::{
     RefreshedTokens, release_refresh_lease, renew_refresh_lease, store_refresh_token,
@@ -61,31 +62,39 @@ pub fn split_groups(column: &str) -> Vec<String> {
     column.split_whitespace().map(str::to_owned).collect()
 }
 
-impl<'r> FromRow<'r, SqliteRow> for SessionRow {
-    fn from_row(row: &'r SqliteRow) -> sqlx::Result<Self> {
-        Ok(Self {
-            id_hash: row.try_get("id_hash")?,
-            user_sub: row.try_get("user_sub")?,
-            username: row.try_get("username")?,
-            email: row.try_get("email")?,
-            groups: row.try_get("groups")?,
-            csrf_token: row.try_get("csrf_token")?,
-            id_token: row.try_get("id_token")?,
-            access_token: row.try_get("access_token")?,
-            refresh_token: row.try_get("refresh_token")?,
-            access_expires_at: row.try_get("access_expires_at")?,
-            signed_in_at: row.try_get("signed_in_at")?,
-            auth_time: row.try_get("auth_time")?,
-            last_refresh_at: row.try_get("last_refresh_at")?,
-            refresh_count: row.try_get("refresh_count")?,
-            refresh_lease_until: row.try_get("refresh_lease_until")?,
-            expires_at: row.try_get("expires_at")?,
-            public_id: row.try_get("public_id")?,
-            user_agent: row.try_get("user_agent")?,
-            last_seen_at: row.try_get("last_seen_at")?,
-        })
-    }
+/// `FromRow` for the row type of each backend: the same columns, read the same way.
+macro_rules! session_from_row {
+    ($row:ty) => {
+        impl<'r> FromRow<'r, $row> for SessionRow {
+            fn from_row(row: &'r $row) -> sqlx::Result<Self> {
+                Ok(Self {
+                    id_hash: row.try_get("id_hash")?,
+                    user_sub: row.try_get("user_sub")?,
+                    username: row.try_get("username")?,
+                    email: row.try_get("email")?,
+                    groups: row.try_get("groups")?,
+                    csrf_token: row.try_get("csrf_token")?,
+                    id_token: row.try_get("id_token")?,
+                    access_token: row.try_get("access_token")?,
+                    refresh_token: row.try_get("refresh_token")?,
+                    access_expires_at: row.try_get("access_expires_at")?,
+                    signed_in_at: row.try_get("signed_in_at")?,
+                    auth_time: row.try_get("auth_time")?,
+                    last_refresh_at: row.try_get("last_refresh_at")?,
+                    refresh_count: row.try_get("refresh_count")?,
+                    refresh_lease_until: row.try_get("refresh_lease_until")?,
+                    expires_at: row.try_get("expires_at")?,
+                    public_id: row.try_get("public_id")?,
+                    user_agent: row.try_get("user_agent")?,
+                    last_seen_at: row.try_get("last_seen_at")?,
+                })
+            }
+        }
+    };
 }
+session_from_row!(sqlx::sqlite::SqliteRow);
+#[cfg(feature = "postgres")]
+session_from_row!(sqlx::postgres::PgRow);
 
 macro_rules! columns {
     () => {
@@ -95,126 +104,137 @@ macro_rules! columns {
     };
 }
 
-/// Stores a new session, and deletes sessions that have ended.
-pub async fn insert(pool: &SqlitePool, row: &SessionRow) -> sqlx::Result<()> {
-    sqlx::query("delete from sessions where expires_at <= ?")
+/// Stores a new session.
+pub async fn insert(db: &Db, row: &SessionRow) -> sqlx::Result<()> {
+    const SQL: &str = "insert into sessions (id_hash, user_sub, username, email, groups, csrf_token, \
+        id_token, access_token, refresh_token, access_expires_at, signed_in_at, auth_time, \
+        last_refresh_at, refresh_count, expires_at, public_id, user_agent, last_seen_at) \
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
+    on_pool!(db, pool => sqlx::query(SQL)
+        .bind(&row.id_hash)
+        .bind(&row.user_sub)
+        .bind(&row.username)
+        .bind(&row.email)
+        .bind(&row.groups)
+        .bind(&row.csrf_token)
+        .bind(&row.id_token)
+        .bind(&row.access_token)
+        .bind(&row.refresh_token)
+        .bind(row.access_expires_at)
         .bind(row.signed_in_at)
+        .bind(row.auth_time)
+        .bind(row.last_refresh_at)
+        .bind(row.refresh_count)
+        .bind(row.expires_at)
+        .bind(&row.public_id)
+        .bind(&row.user_agent)
+        .bind(row.last_seen_at)
         .execute(pool)
-        .await?;
-    sqlx::query(
-        "insert into sessions (id_hash, user_sub, username, email, groups, csrf_token, id_token, access_token, \
-         refresh_token, access_expires_at, signed_in_at, auth_time, last_refresh_at, refresh_count, expires_at, \
-         public_id, user_agent, last_seen_at) \
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&row.id_hash)
-    .bind(&row.user_sub)
-    .bind(&row.username)
-    .bind(&row.email)
-    .bind(&row.groups)
-    .bind(&row.csrf_token)
-    .bind(&row.id_token)
-    .bind(&row.access_token)
-    .bind(&row.refresh_token)
-    .bind(row.access_expires_at)
-    .bind(row.signed_in_at)
-    .bind(row.auth_time)
-    .bind(row.last_refresh_at)
-    .bind(row.refresh_count)
-    .bind(row.expires_at)
-    .bind(&row.public_id)
-    .bind(&row.user_agent)
-    .bind(row.last_seen_at)
-    .execute(pool)
-    .await?;
+        .await
+        .map(|_| ()))?;
     Ok(())
 }
 
 /// The session with this id hash, if it has not ended by `now`.
-pub async fn find(pool: &SqlitePool, id_hash: &str, now: i64) -> sqlx::Result<Option<SessionRow>> {
-    sqlx::query_as::<_, SessionRow>(concat!(
+pub async fn find(db: &Db, id_hash: &str, now: i64) -> sqlx::Result<Option<SessionRow>> {
+    const SQL: &str = concat!(
         "select ",
         columns!(),
-        " from sessions where id_hash = ? and expires_at > ?"
-    ))
-    .bind(id_hash)
-    .bind(now)
-    .fetch_optional(pool)
-    .await
+        " from sessions where id_hash = $1 and expires_at > $2"
+    );
+    on_pool!(db, pool => sqlx::query_as(SQL).bind(id_hash).bind(now).fetch_optional(pool).await)
 }
 
 /// How many sessions have not ended by `now`.
-pub async fn count_live(pool: &SqlitePool, now: i64) -> sqlx::Result<u64> {
-    let count: i64 = sqlx::query_scalar("select count(*) from sessions where expires_at > ?")
-        .bind(now)
-        .fetch_one(pool)
-        .await?;
+pub async fn count_live(db: &Db, now: i64) -> sqlx::Result<u64> {
+    const SQL: &str = "select count(*) from sessions where expires_at > $1";
+    let count: i64 = on_pool!(db, pool => sqlx::query_scalar(SQL).bind(now).fetch_one(pool).await)?;
     Ok(count.unsigned_abs())
 }
 
 /// The sessions of `user_sub` that have not ended by `now`, the most recently signed in first.
-pub async fn list_for_user(
-    pool: &SqlitePool,
-    user_sub: &str,
-    now: i64,
-) -> sqlx::Result<Vec<SessionRow>> {
-    sqlx::query_as::<_, SessionRow>(concat!(
+pub async fn list_for_user(db: &Db, user_sub: &str, now: i64) -> sqlx::Result<Vec<SessionRow>> {
+    const SQL: &str = concat!(
         "select ",
         columns!(),
-        " from sessions where user_sub = ? and expires_at > ? order by signed_in_at desc, public_id"
-    ))
-    .bind(user_sub)
-    .bind(now)
-    .fetch_all(pool)
-    .await
+        " from sessions where user_sub = $1 and expires_at > $2 order by signed_in_at desc, public_id"
+    );
+    on_pool!(db, pool => sqlx::query_as(SQL).bind(user_sub).bind(now).fetch_all(pool).await)
 }
 
 /// The session of `user_sub` with this public id, if it has not ended by `now`. Another user's
 /// session is not found, whatever its id.
 pub async fn find_by_public_id(
-    pool: &SqlitePool,
+    db: &Db,
     user_sub: &str,
     public_id: &str,
     now: i64,
 ) -> sqlx::Result<Option<SessionRow>> {
-    sqlx::query_as::<_, SessionRow>(concat!(
+    const SQL: &str = concat!(
         "select ",
         columns!(),
-        " from sessions where public_id = ? and user_sub = ? and expires_at > ?"
-    ))
-    .bind(public_id)
-    .bind(user_sub)
-    .bind(now)
-    .fetch_optional(pool)
-    .await
+        " from sessions where public_id = $1 and user_sub = $2 and expires_at > $3"
+    );
+    on_pool!(db, pool => sqlx::query_as(SQL)
+        .bind(public_id)
+        .bind(user_sub)
+        .bind(now)
+        .fetch_optional(pool)
+        .await)
 }
 
 /// Sets the session's `last_seen_at` to `now` if it is older than `stale_before`; whether it
 /// wrote. The condition is in the statement, so processes that read the same stale row write it
 /// once between them.
-pub async fn touch(
-    pool: &SqlitePool,
-    id_hash: &str,
-    now: i64,
-    stale_before: i64,
-) -> sqlx::Result<bool> {
-    let result =
-        sqlx::query("update sessions set last_seen_at = ? where id_hash = ? and last_seen_at < ?")
-            .bind(now)
-            .bind(id_hash)
-            .bind(stale_before)
-            .execute(pool)
-            .await?;
-    Ok(result.rows_affected() == 1)
+pub async fn touch(db: &Db, id_hash: &str, now: i64, stale_before: i64) -> sqlx::Result<bool> {
+    const SQL: &str =
+        "update sessions set last_seen_at = $1 where id_hash = $2 and last_seen_at < $3";
+    let result = on_pool!(db, pool => sqlx::query(SQL)
+        .bind(now)
+        .bind(id_hash)
+        .bind(stale_before)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+    Ok(result == 1)
 }
 
 /// Deletes the session; whether there was one.
-pub async fn delete(pool: &SqlitePool, id_hash: &str) -> sqlx::Result<bool> {
-    let result = sqlx::query("delete from sessions where id_hash = ?")
+pub async fn delete(db: &Db, id_hash: &str) -> sqlx::Result<bool> {
+    const SQL: &str = "delete from sessions where id_hash = $1";
+    let deleted = on_pool!(db, pool => sqlx::query(SQL)
         .bind(id_hash)
         .execute(pool)
-        .await?;
-    Ok(result.rows_affected() > 0)
+        .await
+        .map(|done| done.rows_affected()))?;
+    Ok(deleted > 0)
+}
+
+/// Deletes up to [`HOUSEKEEPING_BATCH`] sessions that ended by `now`; how many. On PostgreSQL,
+/// rows another instance's housekeeping is deleting at the same moment are skipped, not waited
+/// for; SQLite runs one writer at a time anyway.
+pub async fn delete_ended_batch(db: &Db, now: i64) -> sqlx::Result<u64> {
+    match db {
+        Db::Sqlite(pool) => sqlx::query(
+            "delete from sessions where id_hash in \
+             (select id_hash from sessions where expires_at <= $1 limit $2)",
+        )
+        .bind(now)
+        .bind(HOUSEKEEPING_BATCH)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()),
+        #[cfg(feature = "postgres")]
+        Db::Postgres(pool) => sqlx::query(
+            "delete from sessions where id_hash in \
+             (select id_hash from sessions where expires_at <= $1 limit $2 for update skip locked)",
+        )
+        .bind(now)
+        .bind(HOUSEKEEPING_BATCH)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()),
+    }
 }
 
 /// A plausible row for unit tests elsewhere in the crate: signed in at `signed_in_at`, the
@@ -252,6 +272,7 @@ pub(crate) fn test_row(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::HOUSEKEEPING_BATCH;
     use crate::db::tests::test_pool;
 
     fn row(id_hash: &str, signed_in_at: i64) -> SessionRow {
@@ -352,11 +373,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn ended_sessions_are_deleted_in_batches_and_live_ones_kept() {
+        let (pool, _dir) = test_pool().await;
+        let ended = HOUSEKEEPING_BATCH + 20;
+        for n in 0..ended {
+            let mut row = row(&format!("ended-{n}"), 1000);
+            row.expires_at = 2000;
+            insert(&pool, &row).await.unwrap();
+        }
+        insert(&pool, &row("live", 1000)).await.unwrap();
+
+        let first = delete_ended_batch(&pool, 2000).await.unwrap();
+        let second = delete_ended_batch(&pool, 2000).await.unwrap();
+        let third = delete_ended_batch(&pool, 2000).await.unwrap();
+
+        assert_eq!((first, second, third), (HOUSEKEEPING_BATCH as u64, 20, 0));
+        assert!(find(&pool, "live", 2000).await.unwrap().is_some());
+        assert_eq!(
+            count_live(&pool, 0).await.unwrap(),
+            1,
+            "only the live one is left"
+        );
+    }
+
+    #[tokio::test]
     async fn sessions_started_before_public_ids_each_get_one_of_their_own() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
-        let pool = SqlitePool::connect(&url).await.unwrap();
-        let (before, added) = crate::db::MIGRATIONS.split_at(3);
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let (before, added) = crate::db::migrations::SQLITE.split_at(3);
         for &(_, _, sql) in before {
             sqlx::raw_sql(sql).execute(&pool).await.unwrap();
         }
@@ -375,7 +420,7 @@ mod tests {
 
         sqlx::raw_sql(added[0].2).execute(&pool).await.unwrap();
 
-        let rows = list_for_user(&pool, "sub", 1001).await.unwrap();
+        let rows = list_for_user(&Db::Sqlite(pool), "sub", 1001).await.unwrap();
         assert_eq!(rows.len(), 2);
         assert_ne!(rows[0].public_id, rows[1].public_id);
         for row in &rows {

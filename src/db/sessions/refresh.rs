@@ -1,7 +1,19 @@
 //! The refresh lease of `sessions` and what a refresh writes: each write after the lease is taken
-//! names the lease's token, so a holder whose lease lapsed writes nothing.
+//! names the lease's token, so a holder whose lease lapsed writes nothing. Every statement is a
+//! single conditional `UPDATE`: no row lock is held beyond it, and none across the IdP call.
 
-use sqlx::SqlitePool;
+use crate::db::{Db, on_pool};
+
+/// The rows one statement changed.
+macro_rules! changed {
+    ($db:expr, $sql:expr, $($bind:expr),+ $(,)?) => {
+        on_pool!($db, pool => sqlx::query($sql)
+            $(.bind($bind))+
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))
+    };
+}
 
 /// Takes the refresh lease of a session until `until` under `token`, if nobody holds it at `now`
 /// (never taken, given back, or lapsed because its holder died).
@@ -9,78 +21,49 @@ use sqlx::SqlitePool;
 /// The condition and the write are one statement, so of any number of requests, in any number of
 /// processes sharing the database, exactly one gets `true` until the lease ends or is released.
 pub async fn take_refresh_lease(
-    pool: &SqlitePool,
+    db: &Db,
     id_hash: &str,
     token: &str,
     now: i64,
     until: i64,
 ) -> sqlx::Result<bool> {
-    let result = sqlx::query(
-        "update sessions set refresh_lease_until = ?, refresh_lease_token = ? \
-         where id_hash = ? and refresh_lease_until <= ?",
-    )
-    .bind(until)
-    .bind(token)
-    .bind(id_hash)
-    .bind(now)
-    .execute(pool)
-    .await?;
-    Ok(result.rows_affected() == 1)
+    const SQL: &str = "update sessions set refresh_lease_until = $1, refresh_lease_token = $2 \
+         where id_hash = $3 and refresh_lease_until <= $4";
+    Ok(changed!(db, SQL, until, token, id_hash, now)? == 1)
 }
 
 /// Extends the lease held under `token` until `until`; `false` when it is no longer held.
 pub async fn renew_refresh_lease(
-    pool: &SqlitePool,
+    db: &Db,
     id_hash: &str,
     token: &str,
     until: i64,
 ) -> sqlx::Result<bool> {
-    let result = sqlx::query(
-        "update sessions set refresh_lease_until = ? where id_hash = ? and refresh_lease_token = ?",
-    )
-    .bind(until)
-    .bind(id_hash)
-    .bind(token)
-    .execute(pool)
-    .await?;
-    Ok(result.rows_affected() == 1)
+    const SQL: &str = "update sessions set refresh_lease_until = $1 \
+         where id_hash = $2 and refresh_lease_token = $3";
+    Ok(changed!(db, SQL, until, id_hash, token)? == 1)
 }
 
 /// Gives the lease held under `token` back without storing anything (the refresh failed and
 /// the session stays). Nothing happens when that lease is no longer held.
-pub async fn release_refresh_lease(
-    pool: &SqlitePool,
-    id_hash: &str,
-    token: &str,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "update sessions set refresh_lease_until = 0, refresh_lease_token = null \
-         where id_hash = ? and refresh_lease_token = ?",
-    )
-    .bind(id_hash)
-    .bind(token)
-    .execute(pool)
-    .await?;
+pub async fn release_refresh_lease(db: &Db, id_hash: &str, token: &str) -> sqlx::Result<()> {
+    const SQL: &str = "update sessions set refresh_lease_until = 0, refresh_lease_token = null \
+         where id_hash = $1 and refresh_lease_token = $2";
+    changed!(db, SQL, id_hash, token)?;
     Ok(())
 }
 
 /// Stores a rotated refresh token at once, if the lease is still held under `token`: the IdP has
 /// retired the old one, so it must not be lost if anything after the token call fails.
 pub async fn store_refresh_token(
-    pool: &SqlitePool,
+    db: &Db,
     id_hash: &str,
     token: &str,
     refresh_token: &[u8],
 ) -> sqlx::Result<bool> {
-    let result = sqlx::query(
-        "update sessions set refresh_token = ? where id_hash = ? and refresh_lease_token = ?",
-    )
-    .bind(refresh_token)
-    .bind(id_hash)
-    .bind(token)
-    .execute(pool)
-    .await?;
-    Ok(result.rows_affected() == 1)
+    const SQL: &str = "update sessions set refresh_token = $1 \
+         where id_hash = $2 and refresh_lease_token = $3";
+    Ok(changed!(db, SQL, refresh_token, id_hash, token)? == 1)
 }
 
 /// Tokens from a refresh, already sealed.
@@ -103,30 +86,34 @@ pub struct RefreshedTokens {
 /// under `token`; `false` when it is not (the session ended, or the lease lapsed and another
 /// holder took it).
 pub async fn store_refreshed_tokens(
-    pool: &SqlitePool,
+    db: &Db,
     id_hash: &str,
     token: &str,
     tokens: &RefreshedTokens,
 ) -> sqlx::Result<bool> {
-    let result = sqlx::query(
-        "update sessions set id_token = ?, access_token = ?, refresh_token = coalesce(?, refresh_token), \
-         access_expires_at = ?, groups = ?, email = ?, auth_time = max(auth_time, coalesce(?, auth_time)), \
-         last_refresh_at = ?, refresh_count = refresh_count + 1, \
-         refresh_lease_until = 0, refresh_lease_token = null where id_hash = ? and refresh_lease_token = ?",
-    )
-    .bind(&tokens.id_token)
-    .bind(&tokens.access_token)
-    .bind(&tokens.refresh_token)
-    .bind(tokens.access_expires_at)
-    .bind(&tokens.groups)
-    .bind(&tokens.email)
-    .bind(tokens.auth_time)
-    .bind(tokens.refreshed_at)
-    .bind(id_hash)
-    .bind(token)
-    .execute(pool)
-    .await?;
-    Ok(result.rows_affected() == 1)
+    // `case` rather than SQLite's max() or PostgreSQL's greatest(): both read it alike, and a
+    // NULL `auth_time` compares as not newer.
+    const SQL: &str = "update sessions set id_token = $1, access_token = $2, \
+         refresh_token = coalesce($3, refresh_token), access_expires_at = $4, groups = $5, \
+         email = $6, auth_time = case when $7 > auth_time then $7 else auth_time end, \
+         last_refresh_at = $8, refresh_count = refresh_count + 1, \
+         refresh_lease_until = 0, refresh_lease_token = null \
+         where id_hash = $9 and refresh_lease_token = $10";
+    let changed = changed!(
+        db,
+        SQL,
+        &tokens.id_token,
+        &tokens.access_token,
+        &tokens.refresh_token,
+        tokens.access_expires_at,
+        &tokens.groups,
+        &tokens.email,
+        tokens.auth_time,
+        tokens.refreshed_at,
+        id_hash,
+        token,
+    )?;
+    Ok(changed == 1)
 }
 
 #[cfg(test)]
