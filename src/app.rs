@@ -235,12 +235,10 @@ impl Application {
             dev_idp: self.dev_idp.map(DevIdp::into_server),
             metrics: self.metrics.map(|(_, server)| server),
         };
-        let state = self.state.clone();
         let stopped = shutdown::run(self.state, servers, self.signals, self.shutdown_grace).await;
         for task in self.background {
             task.abort();
         }
-        state.sessions.close().await;
         stopped
     }
 }

@@ -147,7 +147,7 @@ pub(crate) mod tests {
             let dir = tempfile::tempdir().unwrap();
             let url = match std::env::var("TEST_DATABASE_URL") {
                 #[cfg(feature = "postgres")]
-                Ok(server) if !server.is_empty() => postgres::tests::fresh_schema(&server).await,
+                Ok(server) if !server.is_empty() => postgres::fresh_schema(&server).await.unwrap(),
                 _ => format!("sqlite://{}", dir.path().join("test.db").display()),
             };
             Self { url, _dir: dir }

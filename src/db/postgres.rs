@@ -78,6 +78,33 @@ pub async fn follow_changes(pool: PgPool, on_change: impl Fn(Change) + Send + 's
     }
 }
 
+/// A new schema on the PostgreSQL server of `server_url`, and the URL that makes it the
+/// connection's search path: for tests, each of which wants a database of its own on one server.
+/// It also gets `unixepoch()`, as SQLite has (whole seconds, truncated: a cast would round),
+/// for the tests' SQL that reads the time.
+pub async fn fresh_schema(server_url: &str) -> sqlx::Result<String> {
+    let schema = format!(
+        "test_{}",
+        crate::secrets::random_bytes(8)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let admin = PgPool::connect(server_url).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "create schema {schema}; \
+         create function {schema}.unixepoch() returns bigint language sql \
+         as 'select floor(extract(epoch from now()))::bigint';"
+    )))
+    .execute(&admin)
+    .await?;
+    admin.close().await;
+    let separator = if server_url.contains('?') { '&' } else { '?' };
+    Ok(format!(
+        "{server_url}{separator}options[search_path]={schema}"
+    ))
+}
+
 async fn listen(pool: &PgPool) -> sqlx::Result<PgListener> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen(SESSION_CHANGES).await?;
@@ -91,32 +118,6 @@ pub(crate) mod tests {
     use super::*;
     use crate::db::{self, sessions, sessions::test_row};
 
-    /// A new schema on the PostgreSQL server of `server_url`, and the URL that makes it the
-    /// connection's search path: each test has a database of its own on one server. It also has
-    /// `unixepoch()`, as SQLite does, for tests' SQL that reads the time.
-    pub async fn fresh_schema(server_url: &str) -> String {
-        let schema = format!(
-            "test_{}",
-            crate::secrets::random_token(12)
-                .to_lowercase()
-                .replace('-', "_")
-        );
-        let admin = PgPool::connect(server_url)
-            .await
-            .expect("TEST_DATABASE_URL answers");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "create schema {schema}; \
-             create function {schema}.unixepoch() returns bigint language sql \
-             as 'select extract(epoch from now())::bigint';"
-        )))
-        .execute(&admin)
-        .await
-        .unwrap();
-        admin.close().await;
-        let separator = if server_url.contains('?') { '&' } else { '?' };
-        format!("{server_url}{separator}options[search_path]={schema}")
-    }
-
     fn server() -> Option<String> {
         std::env::var("TEST_DATABASE_URL")
             .ok()
@@ -126,7 +127,9 @@ pub(crate) mod tests {
     #[tokio::test]
     #[cfg_attr(no_postgres, ignore = "needs TEST_DATABASE_URL (scripts/postgres.sh)")]
     async fn a_deleted_or_refreshed_session_is_announced_to_every_follower() {
-        let url = fresh_schema(&server().expect("TEST_DATABASE_URL is set")).await;
+        let url = fresh_schema(&server().expect("TEST_DATABASE_URL is set"))
+            .await
+            .unwrap();
         let db = db::connect(&url).await.unwrap();
         let db::Db::Postgres(pool) = &db else {
             panic!("a PostgreSQL URL opens PostgreSQL")

@@ -51,10 +51,16 @@ fn log(error: &AppError) {
             error = format!("{cause:#}"),
             "identity provider unavailable"
         ),
+        AppError::DatabaseUnavailable(cause) => {
+            tracing::warn!(error = format!("{cause:#}"), "database unavailable")
+        }
         AppError::SignInFailed(failure) => tracing::info!(reason = %failure, "sign-in failed"),
         _ => {}
     }
 }
+
+const DATABASE_UNAVAILABLE: &str = "The app could not reach its database just now. Nothing \
+     was changed, and nobody was signed out: try again in a moment.";
 
 const FORBIDDEN: &str = "You are signed in, but this page is only for members of the admins \
      group. Ask an administrator to add you, then sign in again.";
@@ -110,6 +116,12 @@ fn page_for(req: &HttpRequest, error: &AppError) -> HttpResponse {
         AppError::IdpUnavailable(_) => {
             let title = "The identity provider could not be reached";
             page(StatusCode::SERVICE_UNAVAILABLE, title, IDP_UNAVAILABLE)
+                .retry_after()
+                .respond()
+        }
+        AppError::DatabaseUnavailable(_) => {
+            let title = "The service is briefly unavailable";
+            page(StatusCode::SERVICE_UNAVAILABLE, title, DATABASE_UNAVAILABLE)
                 .retry_after()
                 .respond()
         }

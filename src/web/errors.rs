@@ -39,8 +39,12 @@ pub enum AppError {
     /// A request over the size limits (see `web::limits`): 414 or 431, and a text saying which.
     #[error("request too large")]
     TooLarge(StatusCode, &'static str),
+    /// The database did not answer (down, restarting, or every connection busy for too long):
+    /// nothing was changed, and the same request succeeds once it is back.
+    #[error("the database could not be reached")]
+    DatabaseUnavailable(#[source] anyhow::Error),
     #[error("internal error")]
-    Internal(#[from] anyhow::Error),
+    Internal(#[source] anyhow::Error),
     /// `error`, with cookies its page must set (from the cookie policy).
     #[error("{error}")]
     WithCookies {
@@ -63,12 +67,23 @@ impl AppError {
     }
 }
 
+impl From<anyhow::Error> for AppError {
+    /// Our failure: the database's unavailability, or a bug.
+    fn from(cause: anyhow::Error) -> Self {
+        if crate::db::is_unavailable(&cause) {
+            Self::DatabaseUnavailable(cause)
+        } else {
+            Self::Internal(cause)
+        }
+    }
+}
+
 impl From<SessionError> for AppError {
     fn from(error: SessionError) -> Self {
         match error {
             SessionError::Ended => Self::SessionEnded,
             SessionError::IdpUnreachable(cause) => Self::IdpUnavailable(cause),
-            SessionError::Internal(cause) => Self::Internal(cause),
+            SessionError::Internal(cause) => Self::from(cause),
         }
     }
 }
@@ -78,7 +93,7 @@ impl From<SignInError> for AppError {
         match error {
             SignInError::Failed(failure) => Self::SignInFailed(failure),
             SignInError::IdpUnreachable(cause) => Self::SignInUnavailable(cause),
-            SignInError::Internal(cause) => Self::Internal(cause),
+            SignInError::Internal(cause) => Self::from(cause),
         }
     }
 }
@@ -95,7 +110,9 @@ impl ResponseError for AppError {
             Self::NotSignedIn { .. } | Self::SessionEnded => StatusCode::SEE_OTHER,
             Self::Forbidden | Self::CsrfRejected => StatusCode::FORBIDDEN,
             Self::SignInFailed(_) => StatusCode::BAD_REQUEST,
-            Self::IdpUnavailable(_) | Self::SignInUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::IdpUnavailable(_) | Self::SignInUnavailable(_) | Self::DatabaseUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::TooLarge(status, _) => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

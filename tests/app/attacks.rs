@@ -7,13 +7,8 @@ use crate::helpers::spawn_app;
 async fn a_sign_in_attempt_older_than_ten_minutes_is_refused() {
     let app = spawn_app().await;
     let callback = app.callback_url("demo", None).await;
-    let pool = sqlx::SqlitePool::connect(&app.database_url())
-        .await
-        .unwrap();
-    sqlx::query("update sign_in_attempts set created_at = created_at - 601")
-        .execute(&pool)
-        .await
-        .unwrap();
+    app.change_database("update sign_in_attempts set created_at = created_at - 601")
+        .await;
 
     let reply = app.get(callback.as_str()).await;
 

@@ -49,14 +49,12 @@ async fn code_and_verifier(app: &TestApp) -> (String, String) {
         .unwrap()
         .1
         .into_owned();
-    let pool = sqlx::SqlitePool::connect(&app.database_url())
-        .await
-        .unwrap();
-    let verifier: (String,) = sqlx::query_as("select pkce_verifier from sign_in_attempts")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    (code, verifier.0)
+    let verifier = crate::database::text(
+        &app.database_url(),
+        "select pkce_verifier from sign_in_attempts",
+    )
+    .await;
+    (code, verifier)
 }
 
 /// A request to the IdP's token endpoint as the app's client: the status and the JSON body.

@@ -7,17 +7,13 @@ use std::time::{Duration, Instant};
 use cognito_web::dev_idp::{Forgery, TokenFailure};
 use reqwest::header::COOKIE;
 
+use crate::database::dialect;
 use crate::helpers::{TestApp, assert_redirect_to, spawn_app};
 use crate::process::spawn_second_process;
 
 /// One number from the app's database, read behind its back.
 async fn query_i64(app: &TestApp, sql: &'static str) -> i64 {
-    let pool = sqlx::SqlitePool::connect(&app.database_url())
-        .await
-        .unwrap();
-    let value: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
-    pool.close().await;
-    value
+    crate::database::integer(&app.database_url(), sql).await
 }
 
 /// Waits (up to `limit`) until `sql` reads `expected`, and says whether it did.
@@ -67,16 +63,24 @@ async fn a_database_error_in_the_middle_of_a_refresh_gives_the_lease_back_at_onc
     app.idp.set_refresh_rotation(true);
     app.sign_in_as("demo").await;
     // Storing the new tokens fails; storing the rotated refresh token alone still works.
-    app.change_database(
+    app.change_database(dialect(
         "create trigger fail_token_store before update of access_token on sessions \
          begin select raise(fail, 'injected database failure'); end",
-    )
+        "create function fail_token_store() returns trigger language plpgsql as \
+         $$ begin raise exception 'injected database failure'; end $$; \
+         create trigger fail_token_store before update of access_token on sessions \
+         for each row execute function fail_token_store()",
+    ))
     .await;
     app.expire_access_tokens().await;
 
     let failed = app.get("/account").await;
     let lease = query_i64(&app, "select refresh_lease_until from sessions").await;
-    app.change_database("drop trigger fail_token_store").await;
+    app.change_database(dialect(
+        "drop trigger fail_token_store",
+        "drop trigger fail_token_store on sessions",
+    ))
+    .await;
     let recovered = app.get("/account").await;
 
     assert_eq!(failed.status, 500, "{}", failed.body);

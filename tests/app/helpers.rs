@@ -414,7 +414,10 @@ pub async fn spawn_app_with(settings: &[(&str, &str)]) -> TestApp {
 /// Spawns the app on an existing data folder (e.g. to restart on the same database).
 pub async fn spawn_app_in(dir: tempfile::TempDir, settings: &[(&str, &str)]) -> TestApp {
     init_logging();
-    let database_url = format!("sqlite://{}", dir.path().join("app.db").display());
+    let database_url = match settings.iter().find(|(name, _)| *name == "DATABASE_URL") {
+        Some((_, url)) => crate::database::record_database_url(dir.path(), url),
+        None => crate::database::database_url_for(dir.path()).await,
+    };
     let mut vars: HashMap<String, String> = [
         ("APP_LISTEN", "127.0.0.1:0"),
         ("APP_BASE_URL", "http://localhost:0"),
@@ -426,8 +429,10 @@ pub async fn spawn_app_in(dir: tempfile::TempDir, settings: &[(&str, &str)]) -> 
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     vars.retain(|_, v| !v.is_empty());
-    let config =
+    let mut config =
         Config::from_lookup(|name| vars.get(name).cloned()).expect("test settings are valid");
+    // With PostgreSQL the data folder would be `data` in the working folder: keep it per test.
+    config.data_dir = dir.path().to_owned();
 
     let app = Application::build(config).await.expect("the app starts");
     let app_url = app.base_url().clone();
@@ -469,9 +474,9 @@ impl TestApp {
         (self.dir, self.visitor.jar.into_inner().unwrap())
     }
 
-    /// The SQLite URL of the app's database.
+    /// The URL of the app's database (see `database`).
     pub fn database_url(&self) -> String {
-        format!("sqlite://{}", self.dir.path().join("app.db").display())
+        std::fs::read_to_string(self.dir.path().join("database-url")).unwrap()
     }
 
     /// Makes every session's access token expired, as time would (and makes the app forget its
@@ -482,12 +487,8 @@ impl TestApp {
     }
 
     /// Runs `sql` on the app's database behind its back, then clears the app's session cache.
-    pub async fn change_database(&self, sql: &'static str) {
-        let pool = sqlx::SqlitePool::connect(&self.database_url())
-            .await
-            .unwrap();
-        sqlx::query(sql).execute(&pool).await.unwrap();
-        pool.close().await;
+    pub async fn change_database(&self, sql: &str) {
+        crate::database::execute(&self.database_url(), sql).await;
         self.state.sessions.clear_cache();
     }
 }

@@ -1,5 +1,5 @@
 //! Integration tests: the app and the development IdP on ports the OS picks, SQLite in a
-//! temporary folder, walked by a client that keeps cookies and follows no redirect by itself.
+//! temporary folder (or PostgreSQL, with `TEST_DATABASE_URL`: see `database`), walked by a client that keeps cookies and follows no redirect by itself.
 
 mod attacks;
 mod browser;
@@ -7,6 +7,7 @@ mod callback;
 mod check;
 mod control;
 mod cookie_audit;
+mod database;
 mod dev_idp;
 mod faults;
 mod flow;
@@ -14,7 +15,9 @@ mod headers;
 mod helpers;
 mod id_token;
 mod infra;
+mod instances;
 mod ops;
+mod outage;
 mod process;
 mod properties;
 mod reauth;

@@ -13,15 +13,7 @@ fn query_of(url: &url::Url) -> HashMap<String, String> {
 
 /// The `auth_time` of the one session in `app`'s database.
 async fn stored_auth_time(app: &TestApp) -> i64 {
-    let pool = sqlx::SqlitePool::connect(&app.database_url())
-        .await
-        .unwrap();
-    let (auth_time,): (i64,) = sqlx::query_as("select auth_time from sessions")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    auth_time
+    crate::database::integer(&app.database_url(), "select auth_time from sessions").await
 }
 
 #[tokio::test]

@@ -44,15 +44,7 @@ async fn burst(app: &Arc<TestApp>, others: &[Arc<Visitor>]) -> Vec<(usize, Reply
 
 /// Every session's `refresh_count`, read from the app's database behind its back.
 async fn refresh_counts(app: &TestApp) -> Vec<i64> {
-    let pool = sqlx::SqlitePool::connect(&app.database_url())
-        .await
-        .unwrap();
-    let counts = sqlx::query_scalar("select refresh_count from sessions")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    counts
+    crate::database::integers(&app.database_url(), "select refresh_count from sessions").await
 }
 
 #[tokio::test]

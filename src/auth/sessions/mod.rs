@@ -384,11 +384,6 @@ impl SessionStore {
         Ok(db::ping(&self.pool).await?)
     }
 
-    /// Closes the database's connections, once the app has stopped.
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
-
     fn seal(&self, token: &Secret<String>, column: TokenColumn, id_hash: &str) -> Vec<u8> {
         self.cipher
             .encrypt(token.expose(), &column.context(id_hash))
