@@ -269,7 +269,12 @@ fn idp_settings(
             // this process, shared by the IdP and the app.
             let client = DevClient {
                 client_id: dev_idp::CLIENT_ID.to_owned(),
-                client_secret: Some(random_token(32)),
+                client_secret: Some(
+                    dev.client_secret
+                        .as_ref()
+                        .map(|secret| secret.expose().clone())
+                        .unwrap_or_else(|| random_token(32)),
+                ),
                 callback_urls: vec![redirect_uri.to_string()],
                 logout_urls: vec![config.logout_uri.to_string()],
             };

@@ -43,6 +43,9 @@ pub struct DevIdpConfig {
     pub refresh_rotation: bool,
     /// How long a rotated-out refresh token still works after its first use (0 to 60 seconds).
     pub rotation_grace: Duration,
+    /// The app client's secret; random at every start unless set, so that other instances can
+    /// be pointed at this IdP as if it were Cognito (`COGNITO_CLIENT_SECRET`).
+    pub client_secret: Option<Secret<String>>,
 }
 
 const DOMAIN_EXAMPLE: &str = "https://myapp.auth.eu-west-1.amazoncognito.com";
@@ -103,7 +106,28 @@ fn parse_dev_idp(get: &impl Fn(&str) -> Option<String>) -> Result<DevIdpConfig, 
         access_token_ttl,
         refresh_rotation: parse_refresh_rotation(get("DEV_IDP_REFRESH_ROTATION"))?,
         rotation_grace: parse_rotation_grace(get("DEV_IDP_ROTATION_GRACE_SECONDS"))?,
+        client_secret: parse_dev_client_secret(get("DEV_IDP_CLIENT_SECRET"))?,
     })
+}
+
+/// `DEV_IDP_CLIENT_SECRET`: 16 to 128 characters of letters, digits, `-` and `_`.
+fn parse_dev_client_secret(value: Option<String>) -> Result<Option<Secret<String>>, ConfigError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if (16..=128).contains(&value.len()) && value.chars().all(allowed) {
+        return Ok(Some(Secret::new(value)));
+    }
+    // The value is a secret: the error describes it without showing it.
+    Err(error(
+        "DEV_IDP_CLIENT_SECRET",
+        format!(
+            "is {} characters long; it must be 16 to 128 letters, digits, '-' or '_'",
+            value.chars().count()
+        ),
+        "local-dev-client-secret-1",
+    ))
 }
 
 /// `DEV_IDP_REFRESH_ROTATION`: `on` or `off` (the default, as Cognito's), in any case.
@@ -250,6 +274,14 @@ mod tests {
                 vec![("COGNITO_CLIENT_SECRET", "s3cr3t")],
             ),
             ("DEV_IDP_LISTEN", vec![("DEV_IDP_LISTEN", "9090")]),
+            (
+                "DEV_IDP_CLIENT_SECRET",
+                vec![("DEV_IDP_CLIENT_SECRET", "short")],
+            ),
+            (
+                "DEV_IDP_CLIENT_SECRET",
+                vec![("DEV_IDP_CLIENT_SECRET", "has spaces in it, sixteen+")],
+            ),
             (
                 "DEV_IDP_ACCESS_TOKEN_TTL",
                 vec![("DEV_IDP_ACCESS_TOKEN_TTL", "0")],

@@ -198,7 +198,7 @@ mod tests {
     use super::*;
 
     /// Every setting the app reads.
-    const SETTINGS: [&str; 27] = [
+    const SETTINGS: [&str; 28] = [
         "APP_BASE_URL",
         "APP_LISTEN",
         "DATABASE_URL",
@@ -221,6 +221,7 @@ mod tests {
         "DEV_IDP_ACCESS_TOKEN_TTL",
         "DEV_IDP_REFRESH_ROTATION",
         "DEV_IDP_ROTATION_GRACE_SECONDS",
+        "DEV_IDP_CLIENT_SECRET",
         "ADMIN_MAX_AUTH_AGE",
         "RUST_LOG",
         "LOG_FORMAT",
