@@ -160,6 +160,11 @@ async fn a_process_killed_while_it_holds_the_refresh_lease_locks_the_session_out
         Duration::from_secs(20),
     )
     .await;
+    // Killed only once its token call has reached the IdP: taking the lease comes first.
+    let started = Instant::now();
+    while app.idp.count("token:refresh_token") == 0 && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     second.kill().await;
     let killed_at = Instant::now();
