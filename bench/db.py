@@ -20,10 +20,12 @@ def sqlite_path(url):
     return url.split("://", 1)[1].split("?", 1)[0]
 
 
-def psql(url, sql, stdin=None):
+def psql(url, sql):
+    # On standard input: a statement may be longer than a command line may be.
     subprocess.run(
-        ["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-X", "-c", sql],
-        input=stdin, check=True, text=True, stdout=subprocess.DEVNULL,
+        ["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-X"],
+        input=f"set client_min_messages = warning;\n{sql};\n", check=True, text=True,
+        stdout=subprocess.DEVNULL,
     )
 
 

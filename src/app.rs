@@ -73,7 +73,7 @@ impl Application {
 
         let data_dir = config.data_dir.clone();
         // SQLite's file goes there; with PostgreSQL it is only for development's keys.
-        let needs_data_dir = !db::is_postgres_url(&config.database_url)
+        let needs_data_dir = !db::is_postgres_url(config.database_url.expose())
             || config.app_secret.is_none()
             || matches!(config.idp, IdpConfig::Development(_));
         if needs_data_dir {
@@ -84,7 +84,7 @@ impl Application {
                 )
             })?;
         }
-        let pool = db::connect(&config.database_url).await?;
+        let pool = db::connect(config.database_url.expose()).await?;
         let app_secret = match &config.app_secret {
             Some(secret) => secret.clone(),
             None => load_or_create_dev_secret(&data_dir)?,

@@ -55,3 +55,57 @@ where
         tokio::time::sleep(BETWEEN_BATCHES).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::db::{self, sessions::test_row};
+    use crate::secrets::{Secret, TokenCipher};
+
+    fn stores(pool: db::Db) -> (SessionStore, AttemptStore) {
+        let cipher = TokenCipher::new(&Secret::new(vec![7; 64]));
+        let day = Duration::from_secs(86_400);
+        (
+            SessionStore::new(pool.clone(), cipher, day),
+            AttemptStore::new(pool),
+        )
+    }
+
+    #[tokio::test]
+    async fn two_instances_passing_at_once_delete_every_ended_row_once_and_keep_the_live_ones() {
+        let (pool, guard) = db::tests::test_pool().await;
+        let now = crate::clock::now();
+        let ended = 3 * HOUSEKEEPING_BATCH + 7;
+        for n in 0..ended {
+            let mut row = test_row(&format!("ended-{n}"), now - 90_000, now - 86_000, 1);
+            row.expires_at = now - 10;
+            db::sessions::insert(&pool, &row).await.unwrap();
+        }
+        db::sessions::insert(&pool, &test_row("live", now, now + 3600, 1))
+            .await
+            .unwrap();
+        // A second instance: its own pool on the same database.
+        let (first, second) = (
+            Arc::new(stores(pool.clone())),
+            Arc::new(stores(db::connect(&guard.url).await.unwrap())),
+        );
+
+        let (a, b) = tokio::join!(pass(&first.0, &first.1), pass(&second.0, &second.1));
+
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(
+            a.0 + b.0,
+            ended.unsigned_abs(),
+            "each ended session deleted once"
+        );
+        assert_eq!(db::sessions::count_live(&pool, 0).await.unwrap(), 1);
+        assert!(
+            db::sessions::find(&pool, "live", now)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+}

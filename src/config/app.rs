@@ -94,11 +94,26 @@ pub(super) fn parse_database_url(value: Option<String>) -> Result<String, Config
     if sqlite_file(&value).is_none() {
         return Err(error(
             "DATABASE_URL",
-            format!("{value:?} is neither a sqlite:// URL naming a file nor a postgres:// URL"),
+            format!(
+                "{:?} is neither a sqlite:// URL naming a file nor a postgres:// URL",
+                without_password(&value)
+            ),
             EXAMPLE,
         ));
     }
     Ok(value)
+}
+
+/// `url` as an error may show it: whatever precedes its last `@` (a user and a password, in a
+/// misspelt `postgres://` URL among others) replaced by `***`.
+fn without_password(url: &str) -> String {
+    match url.rsplit_once('@') {
+        None => url.to_owned(),
+        Some((credentials, host)) => match credentials.split_once("://") {
+            Some((scheme, _)) => format!("{scheme}://***@{host}"),
+            None => format!("***@{host}"),
+        },
+    }
 }
 
 /// The data folder for `database_url`: the SQLite file's folder, or `data` with PostgreSQL.
@@ -241,6 +256,20 @@ mod tests {
                 seconds.map(Duration::from_secs),
                 "{vars:?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_database_password_is_never_echoed() {
+        for url in [
+            "postgress://app:hunter2secret@db/app",
+            "postgres://app:hunter2secret@/app",
+            "mysql://app:hunter2secret@db/app",
+            "app:hunter2secret@db/app",
+        ] {
+            let error = parse(&[("DATABASE_URL", url)]).unwrap_err();
+
+            assert!(!error.to_string().contains("hunter2"), "{error}");
         }
     }
 

@@ -38,8 +38,9 @@ pub struct Config {
     pub base_url: Url,
     /// Socket address the app binds.
     pub listen: SocketAddr,
-    /// SQLite or PostgreSQL database URL.
-    pub database_url: String,
+    /// SQLite or PostgreSQL database URL; a PostgreSQL one may carry a password, so it is kept
+    /// out of `Debug`.
+    pub database_url: Secret<String>,
     /// Where development keys and secrets are kept (the dev secret, the dev IdP's keys): the
     /// SQLite file's folder, or `data` in the working folder with PostgreSQL.
     pub data_dir: PathBuf,
@@ -104,7 +105,7 @@ impl Config {
         Ok(Self {
             base_url,
             listen,
-            database_url,
+            database_url: Secret::new(database_url),
             data_dir,
             app_secret,
             idp,
@@ -303,7 +304,7 @@ mod tests {
 
         if cfg!(feature = "postgres") {
             let config = config.unwrap();
-            assert_eq!(config.database_url, url);
+            assert_eq!(config.database_url.expose(), url);
             assert_eq!(config.data_dir, PathBuf::from("data"));
         } else {
             let error = config.unwrap_err().to_string();
@@ -321,7 +322,7 @@ mod tests {
 
         assert_eq!(config.base_url.as_str(), "http://localhost:8080/");
         assert_eq!(config.listen, "127.0.0.1:8080".parse().unwrap());
-        assert_eq!(config.database_url, "sqlite://data/app.db");
+        assert_eq!(config.database_url.expose(), "sqlite://data/app.db");
         assert_eq!(config.data_dir, PathBuf::from("data"));
         assert!(config.app_secret.is_none());
         assert_eq!(config.scopes, ["openid", "email", "profile"]);
