@@ -9,8 +9,9 @@
 #
 # DIR defaults to ${TMPDIR:-/tmp}/cognito-web-postgres. It holds data/ (the cluster), port (the
 # TCP port picked on the first start and reused by every later one), url, log (the server's log)
-# and the server's unix socket. The server listens on 127.0.0.1 only; the URL, the one line that
-# `start` and `url` print on stdout, is postgres://postgres@127.0.0.1:PORT/postgres, e.g.
+# and the server's unix socket; put server.crt and server.key there before a start for TLS. The
+# server listens on 127.0.0.1 only; the URL, the one line that `start` and `url` print on stdout,
+# is postgres://postgres@127.0.0.1:PORT/postgres, e.g.
 #
 #   TEST_DATABASE_URL=$(scripts/postgres.sh start) cargo test
 #
@@ -169,7 +170,15 @@ cmd_start() {
   port=$(cat "$DIR/port")
   url >"$DIR/url"
 
-  if ! as_pg "$BINDIR/pg_ctl" -D "$DIR/data" -l "$DIR/log" -w -t 60 -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$DIR -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start >&2; then
+  # TLS when DIR holds a certificate and its key (server.crt, server.key): the server wants its
+  # key readable by its own user only.
+  local tls=""
+  if [ -f "$DIR/server.crt" ] && [ -f "$DIR/server.key" ]; then
+    if [ -n "$RUN_AS" ]; then chown "$RUN_AS" "$DIR/server.crt" "$DIR/server.key"; fi
+    chmod 600 "$DIR/server.key"
+    tls=" -c ssl=on -c ssl_cert_file=$DIR/server.crt -c ssl_key_file=$DIR/server.key"
+  fi
+  if ! as_pg "$BINDIR/pg_ctl" -D "$DIR/data" -l "$DIR/log" -w -t 60 -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$DIR -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off$tls" start >&2; then
     echo "postgres.sh: the server did not start; the end of $DIR/log:" >&2
     tail -n 30 "$DIR/log" >&2 || true
     exit 1

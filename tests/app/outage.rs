@@ -3,7 +3,6 @@
 //! recovers by itself and the browser is still signed in. The server is a throwaway cluster of
 //! this test's own (`scripts/postgres.sh`), so stopping it disturbs no other test.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -11,60 +10,7 @@ use std::time::{Duration, Instant};
 use cognito_web::auth::cache::REVALIDATE_AFTER;
 
 use crate::helpers::{TestApp, spawn_app_with};
-
-/// A PostgreSQL cluster in a folder of its own, stopped (and deleted) when dropped.
-struct Cluster {
-    dir: tempfile::TempDir,
-    url: String,
-}
-
-impl Cluster {
-    fn script(command: &str, dir: &Path) -> String {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/postgres.sh");
-        let output = std::process::Command::new("bash")
-            .arg(script)
-            .arg(command)
-            .arg(dir)
-            .output()
-            .expect("bash runs");
-        assert!(
-            output.status.success(),
-            "postgres.sh {command}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap().trim().to_owned()
-    }
-
-    fn start_new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        // The server runs as an unprivileged user when we are root: it must reach the folder.
-        std::fs::set_permissions(
-            dir.path(),
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .unwrap();
-        let url = Self::script("start", &dir.path().join("pg"));
-        Self { dir, url }
-    }
-
-    fn stop(&self) {
-        Self::script("stop", &self.dir.path().join("pg"));
-    }
-
-    fn start(&self) {
-        assert_eq!(Self::script("start", &self.dir.path().join("pg")), self.url);
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("bash")
-            .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/postgres.sh"))
-            .arg("stop")
-            .arg(self.dir.path().join("pg"))
-            .output();
-    }
-}
+use crate::postgres_cluster::Cluster;
 
 /// Requests `/account` and `/healthz` without pause until told to stop; every status seen.
 fn load(app: &TestApp, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<Vec<u16>> {
