@@ -298,7 +298,7 @@ mod tests {
 
     #[test]
     fn a_postgres_url_is_taken_and_keeps_development_files_in_data() {
-        let url = "postgres://app:secret@db.internal:5432/app?sslmode=require";
+        let url = "postgres://app:hunter2secret@db.internal:5432/app?sslmode=require";
 
         let config = parse(&[("DATABASE_URL", url)]);
 

@@ -36,6 +36,7 @@ impl SessionStore {
         }
     }
 
+    #[cfg(feature = "postgres")]
     fn set_following(&self, following: bool) {
         self.follows_changes.store(following, Ordering::Relaxed);
         crate::metrics::following_session_changes(following);
