@@ -17,7 +17,9 @@ def is_postgres(url):
 
 
 def sqlite_path(url):
-    return url.split("://", 1)[1].split("?", 1)[0]
+    # sqlite://path or sqlite:path, as the app reads DATABASE_URL.
+    rest = url[len("sqlite://"):] if url.startswith("sqlite://") else url[len("sqlite:"):]
+    return rest.split("?", 1)[0]
 
 
 def psql(url, sql):
@@ -41,7 +43,8 @@ def fresh(server, name):
     psql(server, f"drop database if exists {name}")
     psql(server, f"create database {name}")
     parts = urllib.parse.urlsplit(server)
-    return urllib.parse.urlunsplit(parts._replace(path=f"/{name}", query=""))
+    # The server's parameters (sslmode, sslrootcert, host=…) apply to the new database too.
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
 
 
 if __name__ == "__main__":

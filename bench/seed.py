@@ -10,6 +10,7 @@ import base64
 import hashlib
 import os
 import sqlite3
+import subprocess
 import sys
 import time
 
@@ -62,6 +63,10 @@ if db.is_postgres(url):
                'public-other-' || i, 'bench/seed.py', {now}
         from generate_series(1, greatest(0, {total} - (select count(*) from sessions))) as i""")
     db.psql(url, "analyze sessions")
+    count = int(subprocess.run(
+        ["psql", url, "-XAtc", "select count(*) from sessions"], check=True, text=True,
+        capture_output=True,
+    ).stdout)
 else:
     with sqlite3.connect(db.sqlite_path(url)) as connection:
         connection.execute("delete from sessions where user_sub = 'seeded-sub'")
@@ -71,6 +76,7 @@ else:
         connection.executemany(
             insert, (row(os.urandom(32).hex(), "other") for _ in range(max(0, total - have)))
         )
+        count = connection.execute("select count(*) from sessions").fetchone()[0]
 with open(ids_file, "w") as out:
     out.write(",".join(f'"{i}"' for i in ids))
-print(f"seeded: {total} sessions in the database, {known} of them presented by the load", file=sys.stderr)
+print(f"seeded: {count} sessions in the database, {known} of them presented by the load", file=sys.stderr)

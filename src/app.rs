@@ -228,7 +228,8 @@ impl Application {
     }
 
     /// Runs the app (and the development IdP and the metrics listener) until SIGTERM or Ctrl-C,
-    /// then stops gracefully within `SHUTDOWN_GRACE_SECONDS`; or until one of them stops.
+    /// then stops gracefully within `SHUTDOWN_GRACE_SECONDS`; or until one of them stops. When
+    /// the grace runs out, or a second signal comes, the process exits there and then.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let servers = shutdown::Servers {
             app: self.server,

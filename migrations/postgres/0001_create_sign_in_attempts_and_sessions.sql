@@ -40,15 +40,17 @@ create table sessions (
 create index sessions_by_expires_at on sessions (expires_at);
 create index sessions_by_user_sub on sessions (user_sub);
 
--- Every instance LISTENs on `cognito_web_sessions` and drops its cached copy of the session
--- named by a notification's payload (its id hash). The database sends them, on commit, for any
--- writer: a sign-out, a stored refresh, a refresh given back without tokens (its waiters on other
--- instances look again), and a row deleted by hand or by the housekeeping. The writes a refresh
--- makes while it holds the lease, and the last-seen time, change nothing a cache serves.
+-- Every instance LISTENs on `cognito_web_sessions:<schema>` (this table's schema, so that
+-- deployments, or tests, sharing a database in schemas of their own hear only their own) and
+-- drops its cached copy of the session named by a notification's payload (its id hash). The
+-- database sends them, on commit, for any writer: a sign-out, a stored refresh, a refresh given
+-- back without tokens (its waiters on other instances look again), and a live row deleted by
+-- hand. The writes a refresh makes while it holds the lease, the last-seen time, and the
+-- housekeeping's deletes of sessions that have ended change nothing a cache serves.
 create function sessions_notify_change() returns trigger
 language plpgsql as $$
 begin
-    perform pg_notify('cognito_web_sessions', old.id_hash);
+    perform pg_notify('cognito_web_sessions:' || tg_table_schema, old.id_hash);
     return null;
 end
 $$;
@@ -59,4 +61,5 @@ create trigger sessions_changed after update on sessions for each row
     execute function sessions_notify_change();
 
 create trigger sessions_ended after delete on sessions for each row
+    when (old.expires_at > floor(extract(epoch from now())))
     execute function sessions_notify_change();

@@ -125,8 +125,11 @@ pub(super) async fn run(
         }
         Err(signal) => {
             if !stop_gracefully(&state, &app, &mut signals, signal, grace).await {
-                // Out of time: ending the process cuts short whatever is left.
-                return Ok(());
+                // Out of time, or told twice: the process ends here and now, cutting short
+                // whatever is left. Not by returning: while the runtime winds down, the workers'
+                // threads would go on, and a request could still be answered (by an error page,
+                // its refresh having lost what the runtime dropped).
+                std::process::exit(0);
             }
             Ok(())
         }

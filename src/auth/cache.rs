@@ -10,7 +10,7 @@
 //! A dropped session leaves a tombstone: a read that began before the drop, and so may carry the
 //! old row, cannot put it back. The tombstone outlives any such read.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -20,10 +20,10 @@ use crate::auth::Session;
 
 /// How long a cached session is trusted before it is read from the database again.
 pub const REVALIDATE_AFTER: Duration = Duration::from_secs(1);
-/// How long a tombstone lasts: longer than the slowest read can take (SQLite's 5 s busy timeout,
-/// plus the pool's wait for a connection), so a read that began before the drop has finished,
-/// one way or the other, when its tombstone goes.
-const TOMBSTONE_LIFETIME: Duration = Duration::from_secs(40);
+/// How long a tombstone lasts. An entry is served for [`REVALIDATE_AFTER`] from the moment its
+/// read *began*, so a read that began before the drop and finishes after its tombstone went
+/// (however slow it was) puts back an entry that is already too old to be served.
+const TOMBSTONE_LIFETIME: Duration = REVALIDATE_AFTER;
 /// Most sessions kept; a session with its sealed tokens takes about 4 KB.
 const MAX_ENTRIES: usize = 10_000;
 
@@ -41,8 +41,10 @@ struct Entry {
 #[derive(Default)]
 struct Inner {
     entries: HashMap<String, Entry>,
-    /// Sessions dropped because they ended or changed, and when.
+    /// Sessions dropped because they ended or changed, and when...
     dropped: HashMap<String, Instant>,
+    /// ...and the same, oldest first, so that expired tombstones are let go cheaply.
+    dropped_in_order: VecDeque<(Instant, String)>,
     /// What refreshes waiting on another process's lease watch, per session: a count of the
     /// changes announced while someone watched.
     waiting: HashMap<String, watch::Sender<u64>>,
@@ -52,6 +54,20 @@ struct Inner {
 #[derive(Default)]
 pub struct SessionCache {
     inner: Mutex<Inner>,
+}
+
+impl Inner {
+    fn forget_old_tombstones(&mut self) {
+        while let Some((at, _)) = self.dropped_in_order.front()
+            && at.elapsed() >= TOMBSTONE_LIFETIME
+        {
+            let (at, id_hash) = self.dropped_in_order.pop_front().expect("just seen");
+            // Only if a later drop of the same session did not replace it.
+            if self.dropped.get(&id_hash) == Some(&at) {
+                self.dropped.remove(&id_hash);
+            }
+        }
+    }
 }
 
 impl SessionCache {
@@ -76,14 +92,17 @@ impl SessionCache {
     /// one it was fetched with.
     pub fn put(&self, session: &Session, read_at: Instant) {
         let mut inner = self.lock();
-        inner
-            .dropped
-            .retain(|_, at| at.elapsed() < TOMBSTONE_LIFETIME);
-        if inner
+        inner.forget_old_tombstones();
+        let dropped_since = inner
             .dropped
             .get(&session.id_hash)
-            .is_some_and(|dropped_at| *dropped_at >= read_at)
-        {
+            .is_some_and(|dropped_at| *dropped_at >= read_at);
+        // A slower read that began before the one cached may carry an older row.
+        let older_than_cached = inner
+            .entries
+            .get(&session.id_hash)
+            .is_some_and(|cached| cached.read_at > read_at);
+        if dropped_since || older_than_cached {
             return;
         }
         let entries = &mut inner.entries;
@@ -120,8 +139,11 @@ impl SessionCache {
     /// so), keeps out what reads begun before now bring back, and wakes whoever waits on it.
     pub fn drop_session(&self, id_hash: &str) {
         let mut inner = self.lock();
+        inner.forget_old_tombstones();
+        let now = Instant::now();
         inner.entries.remove(id_hash);
-        inner.dropped.insert(id_hash.to_owned(), Instant::now());
+        inner.dropped.insert(id_hash.to_owned(), now);
+        inner.dropped_in_order.push_back((now, id_hash.to_owned()));
         if let Some(waiting) = inner.waiting.get(id_hash) {
             waiting.send_modify(|changes| *changes += 1);
         }
@@ -207,6 +229,36 @@ mod tests {
         cache.put(&session("a", 1), read_before);
 
         assert!(cache.get("a", 1_500).is_none());
+    }
+
+    #[test]
+    fn a_slower_read_begun_earlier_does_not_replace_a_newer_one() {
+        let cache = SessionCache::default();
+        let (earlier, later) = (Instant::now(), Instant::now() + Duration::from_millis(5));
+
+        cache.put(&session("a", 2), later);
+        cache.put(&session("a", 1), earlier);
+
+        let served = cache.get("a", 1_500).unwrap();
+        assert!(
+            served.same_access_token(&session("a", 2)),
+            "the newer row stays"
+        );
+    }
+
+    #[test]
+    fn tombstones_go_once_no_read_they_keep_out_could_be_served() {
+        let cache = SessionCache::default();
+        for n in 0..1_000 {
+            cache.drop_session(&format!("s{n}"));
+        }
+
+        std::thread::sleep(TOMBSTONE_LIFETIME);
+        cache.drop_session("last");
+
+        let inner = cache.lock();
+        assert_eq!(inner.dropped.len(), 1);
+        assert_eq!(inner.dropped_in_order.len(), 1);
     }
 
     #[test]

@@ -91,9 +91,15 @@ impl From<Outcome> for Result<Session, SessionError> {
     }
 }
 
-/// A copy of a shared cause for one waiter, with its whole chain as the message.
+/// A copy of a shared cause for one waiter, with its whole chain as the message; a database
+/// that could not be reached still says so, so the waiter's page is "try again", not a 500.
 fn shared(cause: &anyhow::Error) -> anyhow::Error {
-    anyhow::anyhow!("{cause:#}")
+    let text = format!("{cause:#}");
+    if crate::db::is_unavailable(cause) {
+        anyhow::Error::new(crate::db::Unavailable(text))
+    } else {
+        anyhow::anyhow!(text)
+    }
 }
 
 /// Refreshes sessions, one task per session at a time.
@@ -434,6 +440,35 @@ mod tests {
         assert!(
             !is_fresh(&half_minute, 31),
             "an expired token is never fresh"
+        );
+    }
+
+    #[test]
+    fn every_waiter_of_a_refresh_that_could_not_reach_the_database_is_told_so() {
+        let down =
+            anyhow::Error::new(sqlx::Error::PoolTimedOut).context("taking the refresh lease");
+        let bug = anyhow::anyhow!("no such column").context("storing the refreshed tokens");
+        let outcome = |cause| Outcome::from(Err::<Session, _>(SessionError::Internal(cause)));
+        let (down, bug) = (outcome(down), outcome(bug));
+
+        let waiters: Vec<_> = (0..2)
+            .map(|_| Result::<Session, SessionError>::from(down.clone()))
+            .collect();
+        let other = Result::<Session, SessionError>::from(bug);
+
+        for waiter in waiters {
+            let Err(SessionError::Internal(cause)) = waiter else {
+                panic!("an internal failure stays one")
+            };
+            assert!(crate::db::is_unavailable(&cause), "{cause:#}");
+            assert!(format!("{cause:#}").contains("taking the refresh lease"));
+        }
+        let Err(SessionError::Internal(cause)) = other else {
+            panic!("an internal failure stays one")
+        };
+        assert!(
+            !crate::db::is_unavailable(&cause),
+            "a bug is not 'try again'"
         );
     }
 }

@@ -77,12 +77,15 @@ pub(super) fn parse_database_url(value: Option<String>) -> Result<String, Config
                 EXAMPLE,
             ));
         }
-        // Only the shape: whether the server answers is for start-up to find out.
-        let host = Url::parse(&value)
-            .ok()
-            .and_then(|url| url.host_str().map(str::to_owned))
-            .unwrap_or_default();
-        if host.is_empty() {
+        // Only the shape: whether the server answers is for start-up to find out. The host may
+        // also come as `?host=` (a Unix socket's folder, as libpq allows).
+        let has_host = Url::parse(&value).ok().is_some_and(|url| {
+            url.host_str().is_some_and(|host| !host.is_empty())
+                || url
+                    .query_pairs()
+                    .any(|(key, value)| key == "host" && !value.is_empty())
+        });
+        if !has_host {
             return Err(error(
                 "DATABASE_URL",
                 "is a postgres:// URL without a host".into(),
@@ -95,7 +98,7 @@ pub(super) fn parse_database_url(value: Option<String>) -> Result<String, Config
         return Err(error(
             "DATABASE_URL",
             format!(
-                "{:?} is neither a sqlite:// URL naming a file nor a postgres:// URL",
+                "{} is neither a sqlite:// URL naming a file nor a postgres:// URL",
                 without_password(&value)
             ),
             EXAMPLE,
@@ -104,15 +107,12 @@ pub(super) fn parse_database_url(value: Option<String>) -> Result<String, Config
     Ok(value)
 }
 
-/// `url` as an error may show it: whatever precedes its last `@` (a user and a password, in a
-/// misspelt `postgres://` URL among others) replaced by `***`.
+/// What of `url` an error may show: its scheme only. The rest may hold a password, before an
+/// `@` or as `?password=`, in a misspelt `postgres://` URL as in any other.
 fn without_password(url: &str) -> String {
-    match url.rsplit_once('@') {
-        None => url.to_owned(),
-        Some((credentials, host)) => match credentials.split_once("://") {
-            Some((scheme, _)) => format!("{scheme}://***@{host}"),
-            None => format!("***@{host}"),
-        },
+    match url.split_once("://") {
+        Some((scheme, _)) => format!("{scheme}://…"),
+        None => "…".to_owned(),
     }
 }
 
@@ -266,6 +266,7 @@ mod tests {
             "postgres://app:hunter2secret@/app",
             "mysql://app:hunter2secret@db/app",
             "app:hunter2secret@db/app",
+            "postgress://db/app?password=hunter2secret",
         ] {
             let error = parse(&[("DATABASE_URL", url)]).unwrap_err();
 

@@ -306,6 +306,11 @@ mod tests {
             let config = config.unwrap();
             assert_eq!(config.database_url.expose(), url);
             assert_eq!(config.data_dir, PathBuf::from("data"));
+            let socket = "postgres:///app?host=/run/postgresql";
+            assert!(
+                parse(&[("DATABASE_URL", socket)]).is_ok(),
+                "a host from ?host="
+            );
         } else {
             let error = config.unwrap_err().to_string();
             assert!(error.contains("postgres feature"), "{error}");

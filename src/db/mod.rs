@@ -45,16 +45,7 @@ macro_rules! on_pool {
 pub(crate) use on_pool;
 
 impl Db {
-    /// The backend's name, for logs and metrics.
-    pub fn backend(&self) -> &'static str {
-        match self {
-            Self::Sqlite(_) => "sqlite",
-            #[cfg(feature = "postgres")]
-            Self::Postgres(_) => "postgres",
-        }
-    }
-
-    /// Closes every connection (at shutdown, and in tests that take the database away).
+    /// Closes every connection (for tools and tests done with the database).
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)
     }
@@ -98,11 +89,14 @@ pub async fn ping(db: &Db) -> sqlx::Result<()> {
     on_pool!(db, pool => sqlx::query("select 1").execute(pool).await.map(|_| ()))
 }
 
-/// Whether `error` says the database could not be reached (down, restarting, the pool's wait
-/// for a connection ran out), rather than that a query was wrong: the pages say "try again in a
-/// moment" for the first, and the second is our bug.
+/// Whether `error` says the database could not be reached (down, restarting, failing over, or
+/// the pool's wait for a connection ran out), rather than that a query was wrong: the pages say
+/// "try again in a moment" for the first, and the second is our bug.
 pub fn is_unavailable(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
+        if cause.is::<Unavailable>() {
+            return true;
+        }
         let Some(error) = cause.downcast_ref::<sqlx::Error>() else {
             return false;
         };
@@ -110,33 +104,41 @@ pub fn is_unavailable(error: &anyhow::Error) -> bool {
             sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed
-            | sqlx::Error::Protocol(_) => true,
-            // SQLSTATE class 08 (connection exception) and 57P0x (the server is shutting down,
-            // restarting or starting), as PostgreSQL reports them; SQLite's "database is locked"
-            // after the busy timeout.
-            sqlx::Error::Database(error) => error.code().is_some_and(|code| {
-                code.starts_with("08") || code.starts_with("57P") || code == "5"
-            }),
+            | sqlx::Error::PoolClosed => true,
+            sqlx::Error::Database(error) => error.code().is_some_and(|code| is_transient(&code)),
             _ => false,
         }
     })
 }
+
+/// PostgreSQL's SQLSTATEs of a server that is away for now: class 08 (connection exception),
+/// 57P01–57P03 (shut down, crashed, starting up), 25006 (read only: a standby during a failover);
+/// and SQLite's SQLITE_BUSY (5) with its extended codes, after the busy timeout.
+fn is_transient(code: &str) -> bool {
+    code.starts_with("08")
+        || ["57P01", "57P02", "57P03", "25006"].contains(&code)
+        || code.parse::<i32>().is_ok_and(|sqlite| sqlite & 0xff == 5)
+}
+
+/// A copy of an [`is_unavailable`] error handed to several waiters as text (see
+/// `auth::refresh`), which keeps saying so.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unavailable(pub String);
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
 
     /// A fresh, migrated database for a unit test: a SQLite file in a temporary folder, or, when
-    /// `TEST_DATABASE_URL` is set, a schema of its own on that PostgreSQL server (dropped with
-    /// the guard).
+    /// `TEST_DATABASE_URL` is set, a schema of its own on that PostgreSQL server (left there: the
+    /// server is a throwaway one, see `scripts/postgres.sh`).
     pub async fn test_pool() -> (Db, TestDatabase) {
         let guard = TestDatabase::new().await;
         (connect(&guard.url).await.unwrap(), guard)
     }
 
-    /// Where a unit test's database lives; cleaned up when dropped.
+    /// Where a unit test's database lives; a SQLite file goes with it when dropped.
     pub struct TestDatabase {
         pub url: String,
         _dir: tempfile::TempDir,
@@ -186,10 +188,18 @@ pub(crate) mod tests {
         )))
         .context("reading the session");
         let timed_out = anyhow::Error::new(sqlx::Error::PoolTimedOut);
+        let told = anyhow::Error::new(Unavailable("pool timed out".into())).context("refreshing");
         let wrong = anyhow::Error::new(sqlx::Error::RowNotFound);
+        let protocol = anyhow::Error::new(sqlx::Error::Protocol("a bad parameter name".into()));
 
-        assert!(is_unavailable(&refused) && is_unavailable(&timed_out));
-        assert!(!is_unavailable(&wrong));
+        assert!(is_unavailable(&refused) && is_unavailable(&timed_out) && is_unavailable(&told));
+        assert!(!is_unavailable(&wrong) && !is_unavailable(&protocol));
+        assert!(is_transient("08006") && is_transient("57P01") && is_transient("25006"));
+        assert!(
+            is_transient("5") && is_transient("517"),
+            "SQLITE_BUSY and BUSY_SNAPSHOT"
+        );
+        assert!(!is_transient("57P04") && !is_transient("42P01") && !is_transient("6"));
         assert!(!is_unavailable(&anyhow::anyhow!("not a database error")));
     }
 }

@@ -9,7 +9,8 @@ use anyhow::Context;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 
-/// The channel the triggers of `sessions` notify, with the changed session's id hash as payload.
+/// The channel the triggers of `sessions` notify, with the changed session's id hash as payload,
+/// followed by `:` and the schema of the table.
 pub const SESSION_CHANGES: &str = "cognito_web_sessions";
 
 /// How long a request waits for a connection before it gets the "try again" page: a database
@@ -46,29 +47,38 @@ pub enum Change {
 }
 
 /// Follows the session changes of every instance, calling `on_change` for each, until the pool
-/// is closed. Reconnects by itself after the database restarts or the connection drops.
-pub async fn follow_changes(pool: PgPool, on_change: impl Fn(Change) + Send + 'static) {
+/// is closed or `on_change` says `false` (nobody follows any more). Reconnects by itself after
+/// the database restarts or the connection drops.
+///
+/// A connection that dies without a word (a half-open TCP connection) is noticed only when the
+/// operating system gives up on it; until then changes are missed and the cache's one-second
+/// re-read is the bound, while `follows_changes` still says otherwise.
+pub async fn follow_changes(pool: PgPool, on_change: impl Fn(Change) -> bool + Send + 'static) {
     while !pool.is_closed() {
         match listen(&pool).await {
             Ok(mut listener) => {
-                on_change(Change::Listening);
+                if !on_change(Change::Listening) {
+                    return;
+                }
                 loop {
-                    match listener.try_recv().await {
+                    let followed = match listener.try_recv().await {
                         Ok(Some(notification)) => {
-                            on_change(Change::Session(notification.payload().to_owned()));
+                            on_change(Change::Session(notification.payload().to_owned()))
                         }
                         // Lost, and already connected again: say so, then we are listening.
-                        Ok(None) => {
-                            on_change(Change::Lost);
-                            on_change(Change::Listening);
-                        }
+                        Ok(None) => on_change(Change::Lost) && on_change(Change::Listening),
                         Err(error) => {
                             if !pool.is_closed() {
                                 tracing::warn!(%error, "session change feed lost; connecting again");
                             }
-                            on_change(Change::Lost);
+                            if !on_change(Change::Lost) {
+                                return;
+                            }
                             break;
                         }
+                    };
+                    if !followed {
+                        return;
                     }
                 }
             }
@@ -106,8 +116,13 @@ pub async fn fresh_schema(server_url: &str) -> sqlx::Result<String> {
 }
 
 async fn listen(pool: &PgPool) -> sqlx::Result<PgListener> {
+    let schema: String = sqlx::query_scalar("select current_schema()")
+        .fetch_one(pool)
+        .await?;
     let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(SESSION_CHANGES).await?;
+    listener
+        .listen(&format!("{SESSION_CHANGES}:{schema}"))
+        .await?;
     Ok(listener)
 }
 
@@ -138,27 +153,40 @@ pub(crate) mod tests {
         let (tx, mut listening) = tokio::sync::mpsc::unbounded_channel();
         let record = seen.clone();
         tokio::spawn(follow_changes(pool.clone(), move |change| {
-            if change == Change::Listening {
-                let _ = tx.send(());
-            }
-            record.lock().unwrap().push(change);
+            record.lock().unwrap().push(change.clone());
+            let _ = tx.send(change);
+            true
         }));
-        listening.recv().await.unwrap();
+        assert_eq!(listening.recv().await, Some(Change::Listening));
+        // Real times: the delete trigger announces only sessions that have not ended.
+        let now = crate::clock::now();
         for id_hash in ["a", "b", "c"] {
-            let row = test_row(id_hash, 1_000, 4_600, 2);
+            let row = test_row(id_hash, now, now + 3_600, 2);
             sessions::insert(&db, &row).await.unwrap();
         }
 
-        sessions::touch(&db, "c", 5_000, 4_000).await.unwrap();
+        sessions::touch(&db, "c", now + 120, now + 60)
+            .await
+            .unwrap();
         sessions::delete(&db, "a").await.unwrap();
-        let until = 10_000;
-        sessions::take_refresh_lease(&db, "b", "t", 1_000, until)
+        sessions::take_refresh_lease(&db, "b", "t", now, now + 10)
             .await
             .unwrap();
         sessions::release_refresh_lease(&db, "b", "t")
             .await
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut ended = test_row("ended", now - 90_000, now - 86_000, 2);
+        ended.expires_at = now - 10;
+        sessions::insert(&db, &ended).await.unwrap();
+        assert_eq!(sessions::delete_ended_batch(&db, now).await.unwrap(), 1);
+        sessions::delete(&db, "c").await.unwrap();
+        // Notifications arrive in the order of their commits: "c" is the last one.
+        loop {
+            let next = tokio::time::timeout(Duration::from_secs(10), listening.recv()).await;
+            if next.expect("the last change is announced") == Some(Change::Session("c".into())) {
+                break;
+            }
+        }
 
         let seen = seen.lock().unwrap().clone();
         assert_eq!(
@@ -166,9 +194,10 @@ pub(crate) mod tests {
             [
                 Change::Listening,
                 Change::Session("a".into()),
-                Change::Session("b".into())
+                Change::Session("b".into()),
+                Change::Session("c".into())
             ],
-            "the last-seen write and taking the lease are not announced"
+            "the last-seen write, taking the lease and deleting an ended row are not announced"
         );
     }
 }

@@ -123,12 +123,13 @@ async fn with_verify_full_every_connection_is_encrypted_and_an_unknown_ca_is_ref
     let in_the_clear = database::integer(
         &cluster.url,
         "select count(*) from pg_stat_activity join pg_stat_ssl using (pid) \
-         where application_name = 'cognito-web' and not ssl",
+         where application_name = 'cognito-web' and not ssl and pid <> pg_backend_pid()",
     )
     .await;
     let connections = database::integer(
         &cluster.url,
-        "select count(*) from pg_stat_activity where application_name = 'cognito-web'",
+        "select count(*) from pg_stat_activity \
+         where application_name = 'cognito-web' and pid <> pg_backend_pid()",
     )
     .await;
     let dir = tempfile::tempdir().unwrap();

@@ -38,7 +38,8 @@ fn load(app: &TestApp, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<Vec<u16
     })
 }
 
-#[tokio::test]
+// Two threads: stopping and starting the server blocks this one, and the load must go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     no_postgres,
     ignore = "needs PostgreSQL: set TEST_DATABASE_URL (scripts/postgres.sh)"

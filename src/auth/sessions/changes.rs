@@ -21,7 +21,9 @@ impl SessionStore {
                 use crate::db::postgres::{Change, follow_changes};
                 let store = Arc::downgrade(self);
                 Some(tokio::spawn(follow_changes(pool.clone(), move |change| {
-                    let Some(store) = store.upgrade() else { return };
+                    let Some(store) = store.upgrade() else {
+                        return false;
+                    };
                     match change {
                         Change::Session(id_hash) => store.cache.drop_session(&id_hash),
                         Change::Listening => store.set_following(true),
@@ -31,6 +33,7 @@ impl SessionStore {
                             store.cache.clear();
                         }
                     }
+                    true
                 })))
             }
         }
@@ -72,9 +75,12 @@ impl SessionWatch<'_> {
         let Some(changes) = self.changes.as_mut() else {
             return tokio::time::sleep(fallback).await;
         };
-        // `changed` fails only once the sender is gone, which it is not while we hold a receiver
-        // the cache counts; were it gone, the timeout still bounds the wait.
-        let _ = tokio::time::timeout(fallback, changes.changed()).await;
+        // `changed` fails only once the sender is gone (the cache keeps it while a receiver
+        // exists, so never today); then this watch waits out the fallback from now on.
+        if let Ok(Err(_)) = tokio::time::timeout(fallback, changes.changed()).await {
+            self.changes = None;
+            tokio::time::sleep(fallback).await;
+        }
     }
 }
 
