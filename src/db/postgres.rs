@@ -25,8 +25,8 @@ pub async fn connect(database_url: &str) -> anyhow::Result<PgPool> {
         .context("reading DATABASE_URL")?
         .application_name("cognito-web");
     let pool = PgPoolOptions::new()
-        // One connection is the change feed's; the cache in front keeps the rest mostly idle.
-        .max_connections(12)
+        // The cache in front keeps these mostly idle; the change feed has one of its own beside.
+        .max_connections(11)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_with(options)
         .await
@@ -46,45 +46,100 @@ pub enum Change {
     Lost,
 }
 
+/// How often the feed checks that its own connection still hears: it notifies its channel with
+/// an empty payload through the pool, and a listener that has not heard it back within
+/// [`HEARTBEAT_LIMIT`] is taken for lost.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
+const HEARTBEAT_LIMIT: Duration = Duration::from_secs(2);
+
 /// Follows the session changes of every instance, calling `on_change` for each, until the pool
 /// is closed or `on_change` says `false` (nobody follows any more). Reconnects by itself after
-/// the database restarts or the connection drops.
-///
-/// A connection that dies without a word (a half-open TCP connection) is noticed only when the
-/// operating system gives up on it; until then changes are missed and the cache's one-second
-/// re-read is the bound, while `follows_changes` still says otherwise.
+/// the database restarts or the connection drops, and after a connection that died without a
+/// word (half-open TCP, a frozen server) fails the heartbeat: within [`HEARTBEAT_EVERY`] and
+/// [`HEARTBEAT_LIMIT`], during which the cache's one-second re-read is the bound.
 pub async fn follow_changes(pool: PgPool, on_change: impl Fn(Change) -> bool + Send + 'static) {
     while !pool.is_closed() {
         match listen(&pool).await {
-            Ok(mut listener) => {
+            Ok((mut listener, channel)) => {
                 if !on_change(Change::Listening) {
                     return;
                 }
-                loop {
-                    let followed = match listener.try_recv().await {
-                        Ok(Some(notification)) => {
-                            on_change(Change::Session(notification.payload().to_owned()))
+                match hear(&pool, &mut listener, &channel, &on_change).await {
+                    Heard::NobodyFollows => return,
+                    Heard::Lost(why) => {
+                        if !pool.is_closed() {
+                            tracing::warn!(why, "session change feed lost; connecting again");
                         }
-                        // Lost, and already connected again: say so, then we are listening.
-                        Ok(None) => on_change(Change::Lost) && on_change(Change::Listening),
-                        Err(error) => {
-                            if !pool.is_closed() {
-                                tracing::warn!(%error, "session change feed lost; connecting again");
-                            }
-                            if !on_change(Change::Lost) {
-                                return;
-                            }
-                            break;
+                        if !on_change(Change::Lost) {
+                            return;
                         }
-                    };
-                    if !followed {
-                        return;
                     }
                 }
             }
             Err(error) => tracing::debug!(%error, "session change feed not connected"),
         }
         tokio::time::sleep(RECONNECT_AFTER).await;
+    }
+}
+
+enum Heard {
+    NobodyFollows,
+    Lost(String),
+}
+
+/// Passes on what `listener` hears until it is lost, heartbeats included.
+async fn hear(
+    pool: &PgPool,
+    listener: &mut PgListener,
+    channel: &str,
+    on_change: &impl Fn(Change) -> bool,
+) -> Heard {
+    let mut beat = tokio::time::interval(HEARTBEAT_LIMIT / 2);
+    beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_sent = tokio::time::Instant::now();
+    // When a heartbeat was sent that has not come back yet.
+    let mut unanswered: Option<tokio::time::Instant> = None;
+    loop {
+        tokio::select! {
+            // Cancel-safe: sqlx reads a message out of its buffer only once it is whole.
+            received = listener.try_recv() => {
+                let followed = match received {
+                    Ok(Some(notification)) if notification.payload().is_empty() => {
+                        unanswered = None;
+                        true
+                    }
+                    Ok(Some(notification)) => {
+                        on_change(Change::Session(notification.payload().to_owned()))
+                    }
+                    // Lost, and already connected again: say so, then we are listening.
+                    Ok(None) => {
+                        unanswered = None;
+                        on_change(Change::Lost) && on_change(Change::Listening)
+                    }
+                    Err(error) => return Heard::Lost(error.to_string()),
+                };
+                if !followed {
+                    return Heard::NobodyFollows;
+                }
+            }
+            _ = beat.tick() => {
+                if let Some(sent) = unanswered {
+                    if sent.elapsed() >= HEARTBEAT_LIMIT {
+                        return Heard::Lost("the heartbeat did not come back".into());
+                    }
+                } else if last_sent.elapsed() >= HEARTBEAT_EVERY {
+                    last_sent = tokio::time::Instant::now();
+                    // If the database does not take it, the listener's own connection will say.
+                    let sent = sqlx::query("select pg_notify($1, '')")
+                        .bind(channel)
+                        .execute(pool)
+                        .await;
+                    if sent.is_ok() {
+                        unanswered = Some(last_sent);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -115,15 +170,22 @@ pub async fn fresh_schema(server_url: &str) -> sqlx::Result<String> {
     ))
 }
 
-async fn listen(pool: &PgPool) -> sqlx::Result<PgListener> {
+/// A listener on this schema's channel, and the channel's name. The listener has a connection of
+/// its own, outside the requests' pool: a listener given up for dead says `UNLISTEN` on its way
+/// out, and on a connection that died without a word that waits until TCP gives up, holding
+/// what it holds.
+async fn listen(pool: &PgPool) -> sqlx::Result<(PgListener, String)> {
+    let own = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_lazy_with(pool.connect_options().as_ref().clone());
+    let mut listener = PgListener::connect_with(&own).await?;
     let schema: String = sqlx::query_scalar("select current_schema()")
-        .fetch_one(pool)
+        .fetch_one(&mut listener)
         .await?;
-    let mut listener = PgListener::connect_with(pool).await?;
-    listener
-        .listen(&format!("{SESSION_CHANGES}:{schema}"))
-        .await?;
-    Ok(listener)
+    let channel = format!("{SESSION_CHANGES}:{schema}");
+    listener.listen(&channel).await?;
+    Ok((listener, channel))
 }
 
 #[cfg(test)]
@@ -199,5 +261,59 @@ pub(crate) mod tests {
             ],
             "the last-seen write, taking the lease and deleting an ended row are not announced"
         );
+    }
+
+    #[tokio::test]
+    #[cfg_attr(no_postgres, ignore = "needs TEST_DATABASE_URL (scripts/postgres.sh)")]
+    async fn a_listener_whose_server_goes_silent_is_replaced_after_a_missed_heartbeat() {
+        let url = fresh_schema(&server().expect("TEST_DATABASE_URL is set"))
+            .await
+            .unwrap();
+        let db = db::connect(&url).await.unwrap();
+        let db::Db::Postgres(pool) = &db else {
+            panic!("a PostgreSQL URL opens PostgreSQL")
+        };
+        let (tx, mut changes) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(follow_changes(pool.clone(), move |change| {
+            tx.send(change).is_ok()
+        }));
+        assert_eq!(changes.recv().await, Some(Change::Listening));
+        // The server process of the listener's connection, found by the channel it listens on.
+        let pid: i32 = sqlx::query_scalar(
+            "select pid from pg_stat_activity where query = \
+             format('LISTEN \"%s:%s\"', $1::text, current_schema())",
+        )
+        .bind(SESSION_CHANGES)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        let signal = |which: &str| {
+            let status = std::process::Command::new("kill")
+                .args([which, &pid.to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success(), "kill {which} {pid}");
+        };
+
+        // Frozen, its connection stays open and says nothing, as a half-open one would.
+        signal("-STOP");
+        let frozen_at = std::time::Instant::now();
+        let wait = HEARTBEAT_EVERY + HEARTBEAT_LIMIT + Duration::from_secs(10);
+        let lost = tokio::time::timeout(wait, changes.recv()).await;
+        let lost_after = frozen_at.elapsed();
+        let again = tokio::time::timeout(wait, changes.recv()).await;
+        signal("-CONT");
+
+        assert_eq!(
+            lost.ok().flatten(),
+            Some(Change::Lost),
+            "the silence is noticed"
+        );
+        assert_eq!(
+            again.ok().flatten(),
+            Some(Change::Listening),
+            "and a new listener follows"
+        );
+        eprintln!("a silent listener was given up {lost_after:?} after it froze");
     }
 }
