@@ -51,6 +51,29 @@ impl Db {
     }
 }
 
+/// One batch of a housekeeping delete, `$1` bound to `before` and `$2` to
+/// [`HOUSEKEEPING_BATCH`]: `sqlite` on SQLite, `postgres` on PostgreSQL (the same statement, whose
+/// subquery there also says `for update skip locked`); how many rows it deleted.
+#[cfg_attr(not(feature = "postgres"), allow(unused_variables))]
+async fn delete_batch(
+    db: &Db,
+    sqlite: &'static str,
+    postgres: &'static str,
+    before: i64,
+) -> sqlx::Result<u64> {
+    let sql = match db {
+        Db::Sqlite(_) => sqlite,
+        #[cfg(feature = "postgres")]
+        Db::Postgres(_) => postgres,
+    };
+    on_pool!(db, pool => sqlx::query(sql)
+        .bind(before)
+        .bind(HOUSEKEEPING_BATCH)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))
+}
+
 /// Whether `url` names a PostgreSQL database.
 pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")

@@ -195,22 +195,24 @@ pub(crate) mod tests {
     use super::*;
     use crate::db::{self, sessions, sessions::test_row};
 
-    fn server() -> Option<String> {
-        std::env::var("TEST_DATABASE_URL")
-            .ok()
-            .filter(|url| !url.is_empty())
+    /// A migrated schema of its own on the `TEST_DATABASE_URL` server, and its pool.
+    async fn fresh_database() -> (db::Db, PgPool) {
+        let server = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL is set");
+        let db = db::connect(&fresh_schema(&server).await.unwrap())
+            .await
+            .unwrap();
+        let db::Db::Postgres(pool) = &db else {
+            panic!("a PostgreSQL URL opens PostgreSQL")
+        };
+        let pool = pool.clone();
+        (db, pool)
     }
 
     #[tokio::test]
     #[cfg_attr(no_postgres, ignore = "needs TEST_DATABASE_URL (scripts/postgres.sh)")]
     async fn a_deleted_or_refreshed_session_is_announced_to_every_follower() {
-        let url = fresh_schema(&server().expect("TEST_DATABASE_URL is set"))
-            .await
-            .unwrap();
-        let db = db::connect(&url).await.unwrap();
-        let db::Db::Postgres(pool) = &db else {
-            panic!("a PostgreSQL URL opens PostgreSQL")
-        };
+        let (db, pool) = fresh_database().await;
+        let pool = &pool;
         let seen = Arc::new(Mutex::new(Vec::new()));
         let (tx, mut listening) = tokio::sync::mpsc::unbounded_channel();
         let record = seen.clone();
@@ -266,13 +268,8 @@ pub(crate) mod tests {
     #[tokio::test]
     #[cfg_attr(no_postgres, ignore = "needs TEST_DATABASE_URL (scripts/postgres.sh)")]
     async fn a_listener_whose_server_goes_silent_is_replaced_after_a_missed_heartbeat() {
-        let url = fresh_schema(&server().expect("TEST_DATABASE_URL is set"))
-            .await
-            .unwrap();
-        let db = db::connect(&url).await.unwrap();
-        let db::Db::Postgres(pool) = &db else {
-            panic!("a PostgreSQL URL opens PostgreSQL")
-        };
+        let (_db, pool) = fresh_database().await;
+        let pool = &pool;
         let (tx, mut changes) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(follow_changes(pool.clone(), move |change| {
             tx.send(change).is_ok()

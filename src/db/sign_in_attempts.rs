@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::{Db, HOUSEKEEPING_BATCH, on_pool};
+use super::{Db, on_pool};
 
 /// How long a sign-in attempt may take, from `/auth/sign-in` to `/auth/callback`.
 pub const ATTEMPT_TTL_SECONDS: i64 = 600;
@@ -61,37 +61,26 @@ pub async fn take(db: &Db, state_hash: &str) -> sqlx::Result<Option<SignInAttemp
     Ok(attempt)
 }
 
-/// Deletes up to [`HOUSEKEEPING_BATCH`] attempts started before `before` (abandoned: nobody
+/// Deletes up to [`HOUSEKEEPING_BATCH`](crate::db::HOUSEKEEPING_BATCH) attempts started before `before` (abandoned: nobody
 /// came back from the IdP in time); how many. Like the sessions' batch, PostgreSQL skips rows
 /// another instance is deleting.
 pub async fn delete_abandoned_batch(db: &Db, before: i64) -> sqlx::Result<u64> {
-    match db {
-        Db::Sqlite(pool) => sqlx::query(
-            "delete from sign_in_attempts where state_hash in \
-             (select state_hash from sign_in_attempts where created_at < $1 limit $2)",
-        )
-        .bind(before)
-        .bind(HOUSEKEEPING_BATCH)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()),
-        #[cfg(feature = "postgres")]
-        Db::Postgres(pool) => sqlx::query(
-            "delete from sign_in_attempts where state_hash in \
-             (select state_hash from sign_in_attempts where created_at < $1 limit $2 \
-              for update skip locked)",
-        )
-        .bind(before)
-        .bind(HOUSEKEEPING_BATCH)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()),
-    }
+    super::delete_batch(
+        db,
+        "delete from sign_in_attempts where state_hash in \
+         (select state_hash from sign_in_attempts where created_at < $1 limit $2)",
+        "delete from sign_in_attempts where state_hash in \
+         (select state_hash from sign_in_attempts where created_at < $1 limit $2 \
+          for update skip locked)",
+        before,
+    )
+    .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::HOUSEKEEPING_BATCH;
     use crate::db::tests::test_pool;
 
     fn attempt(created_at: i64) -> SignInAttempt {

@@ -5,7 +5,7 @@ mod refresh;
 
 use sqlx::{FromRow, Row};
 
-use super::{Db, HOUSEKEEPING_BATCH, on_pool};
+use super::{Db, on_pool};
 
 pub use refresh::{
     RefreshedTokens, release_refresh_lease, renew_refresh_lease, store_refresh_token,
@@ -210,31 +210,19 @@ pub async fn delete(db: &Db, id_hash: &str) -> sqlx::Result<bool> {
     Ok(deleted > 0)
 }
 
-/// Deletes up to [`HOUSEKEEPING_BATCH`] sessions that ended by `now`; how many. On PostgreSQL,
+/// Deletes up to [`HOUSEKEEPING_BATCH`](crate::db::HOUSEKEEPING_BATCH) sessions that ended by `now`; how many. On PostgreSQL,
 /// rows another instance's housekeeping is deleting at the same moment are skipped, not waited
 /// for; SQLite runs one writer at a time anyway.
 pub async fn delete_ended_batch(db: &Db, now: i64) -> sqlx::Result<u64> {
-    match db {
-        Db::Sqlite(pool) => sqlx::query(
-            "delete from sessions where id_hash in \
-             (select id_hash from sessions where expires_at <= $1 limit $2)",
-        )
-        .bind(now)
-        .bind(HOUSEKEEPING_BATCH)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()),
-        #[cfg(feature = "postgres")]
-        Db::Postgres(pool) => sqlx::query(
-            "delete from sessions where id_hash in \
-             (select id_hash from sessions where expires_at <= $1 limit $2 for update skip locked)",
-        )
-        .bind(now)
-        .bind(HOUSEKEEPING_BATCH)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()),
-    }
+    super::delete_batch(
+        db,
+        "delete from sessions where id_hash in \
+         (select id_hash from sessions where expires_at <= $1 limit $2)",
+        "delete from sessions where id_hash in \
+         (select id_hash from sessions where expires_at <= $1 limit $2 for update skip locked)",
+        now,
+    )
+    .await
 }
 
 /// A plausible row for unit tests elsewhere in the crate: signed in at `signed_in_at`, the
