@@ -7,8 +7,8 @@ use url::Url;
 pub const DEFAULT_RETURN_TO: &str = "/account";
 const MAX_LEN: usize = 2048;
 
-/// `value` if it is a path on the app at `base` (an origin, perhaps with a path prefix ending in
-/// `/`), else `None`.
+/// `value` (its characters outside ASCII percent-encoded) if it is a path on the app at `base`
+/// (an origin, perhaps with a path prefix ending in `/`), else `None`.
 pub fn validate(value: &str, base: &Url) -> Option<String> {
     if value.len() > MAX_LEN || !looks_local(value) {
         return None;
@@ -21,7 +21,25 @@ pub fn validate(value: &str, base: &Url) -> Option<String> {
     let resolved = base.join(value).ok()?;
     let inside =
         resolved.path().starts_with(base.path()) || format!("{}/", resolved.path()) == base.path();
-    (resolved.origin() == base.origin() && inside).then(|| value.to_owned())
+    (resolved.origin() == base.origin() && inside).then(|| ascii(value))
+}
+
+/// `value` as given, but for its characters outside ASCII, percent-encoded (UTF-8), so that the
+/// `Location` header it goes into is ASCII: a `/café` from a decoded query string is
+/// `/caf%C3%A9` there, which a browser reads back as the same path.
+fn ascii(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut bytes = [0; 4];
+            for byte in c.encode_utf8(&mut bytes).bytes() {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        }
+    }
+    out
 }
 
 /// Where a sign-in asked to come back to `value` ends: `value` when [`validate`] accepts it,
@@ -72,7 +90,8 @@ mod tests {
             let base = Url::parse("http://localhost:8080").unwrap();
 
             if let Some(accepted) = validate(&value, &base) {
-                prop_assert_eq!(&accepted, &value);
+                prop_assert_eq!(base.join(&accepted).unwrap(), base.join(&value).unwrap());
+                prop_assert!(accepted.is_ascii(), "{}", accepted);
                 prop_assert!(accepted.starts_with('/') && !accepted.starts_with("//"));
                 prop_assert_eq!(base.join(&accepted).unwrap().origin(), base.origin());
             }
@@ -101,6 +120,16 @@ mod tests {
         ] {
             assert_eq!(validate(value, &base).as_deref(), Some(value), "{value}");
         }
+    }
+
+    #[test]
+    fn a_path_that_is_not_ascii_comes_back_percent_encoded() {
+        let base = Url::parse("http://localhost:8080").unwrap();
+
+        assert_eq!(
+            validate("/café?q=naïve", &base).as_deref(),
+            Some("/caf%C3%A9?q=na%C3%AFve")
+        );
     }
 
     #[test]
