@@ -248,7 +248,7 @@ fn lands_on_this_app(app: &TestApp, value: &str, callback: &Reply) -> Result<(),
         raw == value
             || !value.is_ascii()
                 && raw.is_ascii()
-                && percent_decoded(&raw) == percent_decoded(value)
+                && percent_decoded(raw) == percent_decoded(value)
             || raw == app.url("/account").path(),
         "{:?} → {:?}",
         value,
