@@ -98,13 +98,39 @@ async fn connect_sqlite(database_url: &str) -> anyhow::Result<SqlitePool> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(5));
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(options)
-        .await
-        .context("opening the SQLite database")?;
+    // Switching a new file to WAL takes an exclusive lock, and SQLite answers SQLITE_BUSY at
+    // once there rather than waiting out the busy timeout; so instances starting together on a
+    // new file try again, a few times, for about two and a half seconds in all.
+    let mut attempt = 1;
+    let pool = loop {
+        let opened = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.clone())
+            .await;
+        match opened {
+            Ok(pool) => break pool,
+            Err(error) if attempt < 8 && is_sqlite_busy(&error) => {
+                tracing::debug!(%error, attempt, "the SQLite file is busy opening; again");
+                tokio::time::sleep(Duration::from_millis(20 << attempt.min(5))).await;
+                attempt += 1;
+            }
+            Err(error) => return Err(error).context("opening the SQLite database"),
+        }
+    };
     migrations::apply_sqlite(&pool).await?;
     Ok(pool)
+}
+
+/// SQLITE_BUSY, with any of its extended codes.
+fn is_sqlite_busy(error: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(error) = error else {
+        return false;
+    };
+    error.code().is_some_and(|code| is_sqlite_busy_code(&code))
+}
+
+fn is_sqlite_busy_code(code: &str) -> bool {
+    code.parse::<i32>().is_ok_and(|code| code & 0xff == 5)
 }
 
 /// Whether the database answers.
@@ -140,7 +166,7 @@ pub fn is_unavailable(error: &anyhow::Error) -> bool {
 fn is_transient(code: &str) -> bool {
     code.starts_with("08")
         || ["57P01", "57P02", "57P03", "25006"].contains(&code)
-        || code.parse::<i32>().is_ok_and(|sqlite| sqlite & 0xff == 5)
+        || is_sqlite_busy_code(code)
 }
 
 /// A copy of an [`is_unavailable`] error handed to several waiters as text (see
