@@ -16,18 +16,15 @@ cd "$(dirname "$0")/.."
 
 N=${N:-1000}
 METRICS=${METRICS:-on}
-if ! command -v valgrind >/dev/null; then
-  echo "installing valgrind from the machine's package manager" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq valgrind >/dev/null
-fi
+# install, free_port and sign_in
+source bench/lib.sh
+command -v valgrind >/dev/null || install valgrind
 if [ -z "${BIN:-}" ]; then
   cargo build --release --quiet
   BIN=target/release/cognito-web
 fi
 mkdir -p target/callgrind
 work=$(mktemp -d)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 APP_PORT=$(free_port)
 APP="http://localhost:$APP_PORT"
 metrics_listen=""
@@ -40,19 +37,6 @@ PID=$!
 trap 'kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 600); do curl -fs "$APP/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
 
-# Signs in through the real redirects (as bench/load.sh does); prints the session cookie's value.
-sign_in() {
-  local jar location page csrf
-  jar=$(mktemp -p "$work")
-  location=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" "$APP/auth/sign-in")
-  location=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" "$location")
-  page=$(curl -s -c "$jar" -b "$jar" "$location")
-  csrf=$(sed -n 's/.*name="_csrf" value="\([^"]*\)".*/\1/p' <<<"$page")
-  location=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" \
-    --data-urlencode "_csrf=$csrf" --data-urlencode "username=$1" --data-urlencode "password=$1-password" "$location")
-  curl -s -o /dev/null -c "$jar" -b "$jar" "$location"
-  awk '$6 == "session" { print $7 }' "$jar"
-}
 session=$(sign_in admin)
 
 echo "instructions per request (callgrind, user space), $N requests per page, metrics $METRICS"

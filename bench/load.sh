@@ -24,11 +24,8 @@ SCALE_SESSIONS=${SCALE_SESSIONS:-1000}
 # Metrics on by default: the figures are those of a deployment that is scraped.
 METRICS=${METRICS:-on}
 
-install() {
-  echo "installing $1 from the machine's package manager" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq "$1" >/dev/null
-}
+# install, free_port and sign_in
+source bench/lib.sh
 command -v wrk >/dev/null || install wrk
 command -v python3 >/dev/null || { echo "bench/load.sh needs python3" >&2; exit 1; }
 
@@ -47,7 +44,6 @@ fi
 cargo build --release --quiet
 work=$(mktemp -d)
 chmod 755 "$work"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 APP_PORT=$(free_port)
 IDP_PORT=$(free_port)
 METRICS_PORT=$(free_port)
@@ -107,20 +103,6 @@ if [[ " ${backends[*]} " == *" postgres "* ]] && [ -z "$postgres_server" ]; then
   throwaway="$work/postgres"
   postgres_server=$(scripts/postgres.sh start "$throwaway" 2>/dev/null)
 fi
-
-# Signs in through the real redirects with a fresh cookie jar; prints the session cookie's value.
-sign_in() {
-  local user=$1 jar location page csrf
-  jar=$(mktemp -p "$work")
-  location=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" "$APP/auth/sign-in")
-  location=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" "$location")
-  page=$(curl -s -c "$jar" -b "$jar" "$location")
-  csrf=$(sed -n 's/.*name="_csrf" value="\([^"]*\)".*/\1/p' <<<"$page")
-  location=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" \
-    --data-urlencode "_csrf=$csrf" --data-urlencode "username=$user" --data-urlencode "password=$user-password" "$location")
-  curl -s -o /dev/null -c "$jar" -b "$jar" "$location"
-  awk '$6 == "session" { print $7 }' "$jar"
-}
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$PID/stat"; }
 peak_rss_mb() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$PID/status"; }
